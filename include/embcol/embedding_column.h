@@ -147,6 +147,16 @@ std::vector<std::shared_ptr<const SharedEmbeddingColumn>> shared_embeddings(
     std::optional<std::string> shared_embedding_collection_name = std::nullopt,
     std::vector<int64_t> max_sequence_lengths = {});
 
+// Checks that columns meant to share one table agree: same collection name,
+// same categorical type (after unwrapping weighted / sequence wrappers), same
+// num_buckets, same dimension and the same table-level options (initializer,
+// ckpt_to_load_from, tensor_name_in_ckpt, trainable, learning_rate_fn,
+// embedding_lookup_device, tensor_core_shape); names unique. Throws
+// InvalidArgument naming the collection and the two disagreeing columns.
+// shared_embeddings() calls it; so does the JSON loader.
+void ValidateSharedEmbeddingColumns(
+    const std::vector<std::shared_ptr<const SharedEmbeddingColumn>>& columns);
+
 }  // namespace embcol
 
 #endif  // EMBCOL_EMBEDDING_COLUMN_H_
