@@ -1,3 +1,61 @@
-// The `embcol` command (filled in by the CLI work).
+// The `embcol` command.
+//
+//   embcol transform --columns COLUMNS.json --input BATCH.json [--tables]
+//
+// Errors: exit status 2 and one line on stderr, "<ErrorType>: <message>".
 #include <iostream>
-int main() { std::cerr << "usage: embcol transform --columns COLUMNS.json --input BATCH.json\n"; return 2; }
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/transform.h"
+#include "embcol/errors.h"
+
+namespace {
+
+int Fail(std::string_view type, std::string message) {
+  for (char& c : message) {
+    if (c == '\n') c = ' ';
+  }
+  std::cerr << type << ": " << message << std::endl;
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"embcol: TensorFlow-compatible feature columns and embeddings"};
+  app.require_subcommand(1);
+
+  embcol::cli::TransformArgs transform;
+  CLI::App* cmd = app.add_subcommand(
+      "transform", "Evaluate the columns of COLUMNS.json on BATCH.json; print JSON.");
+  cmd->add_option("--columns", transform.columns_path,
+                  "A JSON list of serialized feature columns, or a DenseFeatures / "
+                  "SequenceFeatures layer config")->required();
+  cmd->add_option("--input", transform.input_path,
+                  "A batch: {\"features\": {KEY: FEATURE}}")->required();
+  cmd->add_flag("--tables", transform.show_tables,
+                "Also print each embedding table's shape under \"tables\"");
+  cmd->add_option("--seed", transform.seed,
+                  "Seed for initializers whose seed is null (default 0)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return Fail("InvalidArgument", std::string(e.what()) + " (see embcol --help)");
+  }
+
+  try {
+    if (cmd->parsed()) {
+      std::cout << embcol::cli::RunTransform(transform).dump() << std::endl;
+    }
+    return 0;
+  } catch (const embcol::Error& e) {
+    return Fail(embcol::ErrorCodeName(e.code()), e.what());
+  } catch (const std::exception& e) {
+    return Fail("Internal", e.what());
+  }
+}

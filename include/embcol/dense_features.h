@@ -1,0 +1,102 @@
+// DenseFeatures and SequenceFeatures: the input layers that evaluate a set of
+// dense columns on a batch (TensorFlow's tf.keras.layers.DenseFeatures /
+// tf.compat.v1.feature_column.input_layer and
+// tf.keras.experimental.SequenceFeatures).
+//
+// DenseFeatures output: [batch, sum of variable sizes], the columns'
+// outputs concatenated in TensorFlow's order -- sorted by column name, not
+// the order given. SequenceFeatures output: [batch, T, sum of dims] plus
+// each example's sequence length.
+//
+// The layers create their embedding tables in a TableSet (their own unless
+// one is passed in). Evaluation is thread-safe as long as nobody writes the
+// tables at the same time; the layers themselves are thread-compatible.
+#ifndef EMBCOL_DENSE_FEATURES_H_
+#define EMBCOL_DENSE_FEATURES_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "embcol/dense_column.h"
+#include "embcol/embedding_column.h"
+#include "embcol/feature_column.h"
+#include "embcol/table_set.h"
+
+namespace embcol {
+
+struct FeaturesLayerOptions {
+  // Layer name; empty: "dense_features" / "sequence_features".
+  std::string name;
+  bool trainable = true;
+  // Where the tables live; nullptr: a new TableSet(seed).
+  std::shared_ptr<TableSet> tables;
+  // Seed for a new TableSet (ignored when `tables` is given).
+  uint64_t seed = 0;
+};
+
+class DenseFeatures {
+ public:
+  // Throws InvalidArgument (TensorFlow's messages) when the list is empty, an
+  // item is not a dense column, or two columns share a name.
+  explicit DenseFeatures(std::vector<ColumnPtr> feature_columns,
+                         FeaturesLayerOptions options = {});
+
+  // [batch, sum of variable sizes]. Throws InvalidArgument naming the column
+  // and feature for bad input (see the columns), a sequence column, or
+  // features whose batch sizes differ.
+  DenseTensor operator()(const FeatureBatch& batch) const;
+
+  // The columns in output order (sorted by name).
+  const std::vector<DenseColumnPtr>& feature_columns() const { return columns_; }
+  // Output width: sum of the columns' variable sizes.
+  int64_t output_size() const;
+  const std::string& name() const { return name_; }
+  TableSet& tables() { return *tables_; }
+  const TableSet& tables() const { return *tables_; }
+  const std::shared_ptr<TableSet>& table_set() const { return tables_; }
+
+ private:
+  std::string name_;
+  bool trainable_;
+  std::vector<DenseColumnPtr> columns_;
+  std::shared_ptr<TableSet> tables_;
+};
+
+class SequenceFeatures {
+ public:
+  struct Output {
+    DenseTensor output;                    // [batch, T, sum of dims]
+    std::vector<int64_t> sequence_length;  // [batch]
+  };
+
+  // Every column must be an embedding or indicator column over a
+  // sequence_categorical_column_with_* column.
+  explicit SequenceFeatures(std::vector<ColumnPtr> feature_columns,
+                            FeaturesLayerOptions options = {});
+
+  // T is each column's max_sequence_length when > 0 (ids at later steps are
+  // dropped, missing steps are zero vectors), else the input's
+  // dense_shape[1]; all columns must agree on T and on every example's
+  // sequence length (1 + the largest step index present, capped at T).
+  Output operator()(const FeatureBatch& batch) const;
+
+  const std::vector<DenseColumnPtr>& feature_columns() const { return columns_; }
+  const std::string& name() const { return name_; }
+  TableSet& tables() { return *tables_; }
+  const std::shared_ptr<TableSet>& table_set() const { return tables_; }
+
+ private:
+  std::string name_;
+  bool trainable_;
+  std::vector<DenseColumnPtr> columns_;
+  std::shared_ptr<TableSet> tables_;
+};
+
+}  // namespace embcol
+
+#endif  // EMBCOL_DENSE_FEATURES_H_
