@@ -63,8 +63,9 @@ struct DeserializeContext {
       shared_groups;
 };
 
-// Reads one envelope (or, where a CrossedColumn key is expected, a string;
-// see DeserializeCrossedKey in the .cc) found at `json_path`.
+// Reads the envelope found at `json_path` (used in messages), building any
+// nested columns through `context`. A plain string (TF allows one only as a
+// raw feature name inside CrossedColumn.keys) is an error here.
 ColumnPtr DeserializeFeatureColumn(const nlohmann::json& config,
                                    DeserializeContext& context,
                                    const std::string& json_path);

@@ -457,7 +457,7 @@ TEST(SerializationTest, FactoryValidationRunsOnLoad) {
       {"$[0].config"});
 }
 
-class VocabularyFileTest : public ::testing::Test {
+class SerializationVocabularyFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
     path_ = ::testing::TempDir() + "/serialization_wire_vocabulary.txt";
@@ -472,7 +472,7 @@ class VocabularyFileTest : public ::testing::Test {
   std::string path_;
 };
 
-TEST_F(VocabularyFileTest, Example11) {
+TEST_F(SerializationVocabularyFileTest, Example11) {
   ExpectRoundTrip(Config(R"(, "file_format": null)"));
   auto column = std::dynamic_pointer_cast<const CategoricalColumn>(LoadOne(Config("")));
   ASSERT_TRUE(column);
@@ -482,7 +482,7 @@ TEST_F(VocabularyFileTest, Example11) {
             ordered_json::parse(Config(R"(, "file_format": null)")).dump());
 }
 
-TEST_F(VocabularyFileTest, TfrecordFormatIsUnsupported) {
+TEST_F(SerializationVocabularyFileTest, TfrecordFormatIsUnsupported) {
   ExpectThrowWith<InvalidArgument>(
       [&] { LoadOne(Config(R"(, "file_format": "tfrecord_gzip")")); },
       {"$[0].config.file_format", "tfrecord_gzip", "not supported"});
