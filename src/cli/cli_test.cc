@@ -20,7 +20,7 @@ struct Result {
   std::string err;
 };
 
-Result Run(const std::string& args) {
+Result RunCli(const std::string& args) {
   const std::string dir = testing::TempDir();
   const std::string err_path = dir + "/embcol_cli_stderr.txt";
   const std::string cmd = std::string(EMBCOL_CLI_PATH) + " " + args + " 2>" + err_path;
@@ -60,7 +60,7 @@ TEST(CliTest, TransformPrintsDenseOutputInColumnNameOrder) {
   const std::string batch = Write("cli_batch.json", R"({"features": {
       "ids": {"indices": [[0, 0], [0, 1], [1, 0]], "values": [0, 2, 1], "dense_shape": [3, 2]},
       "age": [[10.5], [20], [30]]}})");
-  Result r = Run("transform --columns " + cols + " --input " + batch + " --tables");
+  Result r = RunCli("transform --columns " + cols + " --input " + batch + " --tables");
   ASSERT_EQ(r.status, 0) << r.err;
   auto out = nlohmann::json::parse(r.out);
   // Order: "age" < "ids_embedding". Row 0: mean([1,2],[5,6]) = [3,4];
@@ -83,7 +83,7 @@ TEST(CliTest, TransformSequenceColumns) {
               "trainable": true, "use_safe_embedding_lookup": true, "max_sequence_length": 3}}])");
   const std::string batch =
       Write("cli_seq_batch.json", R"({"features": {"s": {"values": [2, 1, 0], "row_splits": [0, 2, 3]}}})");
-  Result r = Run("transform --columns " + cols + " --input " + batch);
+  Result r = RunCli("transform --columns " + cols + " --input " + batch);
   ASSERT_EQ(r.status, 0) << r.err;
   auto out = nlohmann::json::parse(r.out);
   nlohmann::json want = {
@@ -97,7 +97,7 @@ TEST(CliTest, ErrorsExitTwoWithTypedOneLineMessage) {
   const std::string cols = Write("cli_cols2.json", kColumns);
   const std::string bad_id =
       Write("cli_bad_id.json", R"({"features": {"ids": [[7]], "age": [[1.0]]}})");
-  Result r = Run("transform --columns " + cols + " --input " + bad_id);
+  Result r = RunCli("transform --columns " + cols + " --input " + bad_id);
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.err.rfind("OutOfRange:", 0), 0u) << r.err;
   EXPECT_NE(r.err.find("ids"), std::string::npos) << r.err;
@@ -106,34 +106,34 @@ TEST(CliTest, ErrorsExitTwoWithTypedOneLineMessage) {
   EXPECT_TRUE(r.out.empty());
 
   const std::string missing = Write("cli_missing.json", R"({"features": {"ids": [[1]]}})");
-  r = Run("transform --columns " + cols + " --input " + missing);
+  r = RunCli("transform --columns " + cols + " --input " + missing);
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.err.rfind("InvalidArgument:", 0), 0u) << r.err;
   EXPECT_NE(r.err.find("age"), std::string::npos) << r.err;
 
   const std::string unknown = Write("cli_unknown.json", R"([{"class_name": "FancyColumn", "config": {}}])");
-  r = Run("transform --columns " + unknown + " --input " + missing);
+  r = RunCli("transform --columns " + unknown + " --input " + missing);
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.err.rfind("InvalidArgument:", 0), 0u) << r.err;
   EXPECT_NE(r.err.find("FancyColumn"), std::string::npos) << r.err;
 
-  r = Run("transform --columns /nonexistent/cols.json --input " + missing);
+  r = RunCli("transform --columns /nonexistent/cols.json --input " + missing);
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.err.rfind("NotFound:", 0), 0u) << r.err;
 
   const std::string not_json = Write("cli_not_json.json", "{\"features\": ");
-  r = Run("transform --columns " + cols + " --input " + not_json);
+  r = RunCli("transform --columns " + cols + " --input " + not_json);
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.err.rfind("InvalidArgument:", 0), 0u) << r.err;
 
-  r = Run("transform --columns " + cols);
+  r = RunCli("transform --columns " + cols);
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.err.rfind("InvalidArgument:", 0), 0u) << r.err;
 }
 
 TEST(CliTest, BundledExampleRuns) {
   const std::string src = EMBCOL_SOURCE_DIR;
-  Result r = Run("transform --columns " + src + "/examples/columns.json --input " + src +
+  Result r = RunCli("transform --columns " + src + "/examples/columns.json --input " + src +
                  "/examples/batch.json --tables");
   ASSERT_EQ(r.status, 0) << r.err;
   auto out = nlohmann::json::parse(r.out);
