@@ -60,6 +60,14 @@ class DenseFeatures {
   const TableSet& tables() const { return *tables_; }
   const std::shared_ptr<TableSet>& table_set() const { return tables_; }
 
+  // The Keras layer config TensorFlow writes:
+  // {"class_name": "DenseFeatures", "config": {"name", "trainable", "dtype",
+  // "feature_columns" (sorted), "partitioner"}} (see docs/config-format.md).
+  nlohmann::ordered_json get_config() const;
+  // Builds the layer from such a config; options.name is taken from it.
+  static DenseFeatures from_config(const nlohmann::json& config,
+                                   FeaturesLayerOptions options = {});
+
  private:
   std::string name_;
   bool trainable_;
@@ -89,6 +97,11 @@ class SequenceFeatures {
   const std::string& name() const { return name_; }
   TableSet& tables() { return *tables_; }
   const std::shared_ptr<TableSet>& table_set() const { return tables_; }
+
+  // As DenseFeatures::get_config / from_config, class "SequenceFeatures".
+  nlohmann::ordered_json get_config() const;
+  static SequenceFeatures from_config(const nlohmann::json& config,
+                                      FeaturesLayerOptions options = {});
 
  private:
   std::string name_;

@@ -4,6 +4,7 @@
 
 #include "embcol/embedding_lookup.h"
 #include "embcol/errors.h"
+#include "embcol/serialization.h"
 
 namespace embcol {
 namespace {
@@ -64,6 +65,28 @@ DenseTensor Lookup(const EmbeddingColumnBase& column, const EmbeddingTable& tabl
   return EmbeddingLookupSparse(table, ids, column.combiner(), max_norm, column.name());
 }
 
+LayerConfig ToLayerConfig(const char* class_name, const std::string& name,
+                          bool trainable, const std::vector<DenseColumnPtr>& columns) {
+  LayerConfig layer;
+  layer.class_name = class_name;
+  layer.name = name;
+  layer.trainable = trainable;
+  for (const auto& c : columns) layer.feature_columns.push_back(c);
+  return layer;
+}
+
+LayerConfig FromLayerConfig(const nlohmann::json& config, const char* class_name,
+                            FeaturesLayerOptions& options) {
+  LayerConfig layer = ParseLayerConfig(config);
+  if (layer.class_name != class_name) {
+    throw InvalidArgument(std::string(class_name) + ".from_config: the config is a " +
+                          layer.class_name + " layer; load it with that class.");
+  }
+  options.name = layer.name;
+  options.trainable = layer.trainable;
+  return layer;
+}
+
 }  // namespace
 
 // ---- DenseFeatures -------------------------------------------------------
@@ -87,6 +110,26 @@ DenseFeatures::DenseFeatures(std::vector<ColumnPtr> feature_columns,
       tables_->GetOrCreate(*e);
     }
   }
+}
+
+nlohmann::ordered_json DenseFeatures::get_config() const {
+  return SerializeLayerConfig(ToLayerConfig("DenseFeatures", name_, trainable_, columns_));
+}
+
+DenseFeatures DenseFeatures::from_config(const nlohmann::json& config,
+                                         FeaturesLayerOptions options) {
+  LayerConfig layer = FromLayerConfig(config, "DenseFeatures", options);
+  return DenseFeatures(std::move(layer.feature_columns), std::move(options));
+}
+
+nlohmann::ordered_json SequenceFeatures::get_config() const {
+  return SerializeLayerConfig(ToLayerConfig("SequenceFeatures", name_, trainable_, columns_));
+}
+
+SequenceFeatures SequenceFeatures::from_config(const nlohmann::json& config,
+                                               FeaturesLayerOptions options) {
+  LayerConfig layer = FromLayerConfig(config, "SequenceFeatures", options);
+  return SequenceFeatures(std::move(layer.feature_columns), std::move(options));
 }
 
 int64_t DenseFeatures::output_size() const {

@@ -288,5 +288,29 @@ TEST(SequenceFeaturesTest, Errors) {
   EXPECT_THROW(layer(batch), InvalidArgument);
 }
 
+TEST(DenseFeaturesTest, LayerConfigRoundTrip) {
+  // TensorFlow's DenseFeatures config for two columns, written by hand.
+  const nlohmann::json config = nlohmann::json::parse(R"({
+    "class_name": "DenseFeatures",
+    "config": {"name": "my_features", "trainable": true, "dtype": "float32",
+      "feature_columns": [
+        {"class_name": "EmbeddingColumn", "config": {
+           "categorical_column": {"class_name": "IdentityCategoricalColumn",
+                                  "config": {"key": "aaa", "number_buckets": 3, "default_value": null}},
+           "dimension": 2, "combiner": "mean",
+           "initializer": {"class_name": "TruncatedNormal",
+                           "config": {"mean": 0.0, "stddev": 0.7071067811865475, "seed": null, "dtype": "float32"}},
+           "ckpt_to_load_from": null, "tensor_name_in_ckpt": null, "max_norm": null,
+           "trainable": true, "use_safe_embedding_lookup": true}},
+        {"class_name": "NumericColumn", "config": {
+           "key": "price", "shape": [1], "default_value": null, "dtype": "float32", "normalizer_fn": null}}],
+      "partitioner": null}})");
+  DenseFeatures layer = DenseFeatures::from_config(config);
+  EXPECT_EQ(layer.name(), "my_features");
+  EXPECT_EQ(layer.output_size(), 3);
+  EXPECT_EQ(nlohmann::json(layer.get_config()), config);
+  EXPECT_THROW(SequenceFeatures::from_config(config), InvalidArgument);
+}
+
 }  // namespace
 }  // namespace embcol
