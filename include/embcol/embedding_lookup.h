@@ -64,7 +64,8 @@ int64_t PooledLookupRef(const float* table, int64_t num_rows, int64_t dim,
                         std::optional<float> max_norm, float* out);
 
 // For tests and benchmarks: force a path ("ref", "avx2", "avx512", or
-// "auto"). Returns false when the CPU lacks the instruction set.
+// "auto"). Returns false (and changes nothing) when the CPU lacks the
+// instruction set or the name is unknown. Process-wide setting.
 bool ForcePooledLookupPath(const std::string& path);
 // The path PooledLookup currently takes.
 std::string PooledLookupPath();
