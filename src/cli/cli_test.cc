@@ -22,7 +22,9 @@ struct Result {
 
 Result RunCli(const std::string& args) {
   const std::string dir = testing::TempDir();
-  const std::string err_path = dir + "/embcol_cli_stderr.txt";
+  // Unique per test: ctest runs tests in parallel processes.
+  const std::string err_path = dir + "/embcol_cli_stderr_" +
+      testing::UnitTest::GetInstance()->current_test_info()->name() + ".txt";
   const std::string cmd = std::string(EMBCOL_CLI_PATH) + " " + args + " 2>" + err_path;
   Result r;
   FILE* p = popen(cmd.c_str(), "r");
@@ -38,7 +40,8 @@ Result RunCli(const std::string& args) {
 }
 
 std::string Write(const std::string& name, const std::string& text) {
-  const std::string path = testing::TempDir() + "/" + name;
+  const std::string path = testing::TempDir() + "/" +
+      testing::UnitTest::GetInstance()->current_test_info()->name() + "_" + name;
   std::ofstream(path) << text;
   return path;
 }

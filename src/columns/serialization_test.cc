@@ -460,7 +460,9 @@ TEST(SerializationTest, FactoryValidationRunsOnLoad) {
 class SerializationVocabularyFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = ::testing::TempDir() + "/serialization_wire_vocabulary.txt";
+    // One file per test: ctest runs tests in parallel processes.
+    path_ = ::testing::TempDir() + "/serialization_wire_vocabulary_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".txt";
     std::ofstream(path_) << "omar\nstringer\nmarlo\n";
   }
   std::string Config(const std::string& file_format_entry) const {
