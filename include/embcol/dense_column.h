@@ -110,6 +110,50 @@ class IndicatorColumn final : public StatelessDenseColumn {
   CategoricalColumnPtr categorical_;
 };
 
+// sequence_numeric_column(key, shape=(1,), default_value=0.0, dtype=float32,
+// normalizer_fn=None): a numeric feature per step, for SequenceFeatures.
+// Input: a sparse or ragged int64/float feature [batch, L] holding the steps'
+// values back to back (L = T * num elements of shape), or [batch, T, n]. A
+// dense input is taken whole. Missing cells read default_value.
+class SequenceNumericColumn final : public DenseColumn {
+ public:
+  using NormalizerFn = NumericColumn::NormalizerFn;
+  SequenceNumericColumn(std::string key, std::vector<int64_t> shape,
+                        float default_value, DType dtype, NormalizerFn normalizer_fn);
+  std::string name() const override { return key_; }
+  std::string class_name() const override { return "SequenceNumericColumn"; }
+  std::vector<std::string> input_keys() const override { return {key_}; }
+  int64_t variable_size() const override;
+
+  struct Output {
+    DenseTensor values;                    // [batch, T, variable_size()]
+    std::vector<int64_t> sequence_length;  // [batch]
+  };
+  // sequence_length[b] = ceil((1 + largest position present in row b) / n)
+  // for [batch, L] input (n = variable_size()), 1 + largest step for
+  // [batch, T, n] input. Throws InvalidArgument naming the key when L is not
+  // a multiple of n, the dtype is string, or a value is NaN / Inf.
+  Output GetSequenceDenseTensor(const FeatureBatch& batch) const;
+
+  const std::string& key() const { return key_; }
+  const std::vector<int64_t>& shape() const { return shape_; }
+  float default_value() const { return default_value_; }
+  DType dtype() const { return dtype_; }
+  bool has_normalizer() const { return static_cast<bool>(normalizer_fn_); }
+
+ private:
+  std::string key_;
+  std::vector<int64_t> shape_;
+  float default_value_;
+  DType dtype_;
+  NormalizerFn normalizer_fn_;
+};
+
+std::shared_ptr<const SequenceNumericColumn> sequence_numeric_column(
+    const std::string& key, std::vector<int64_t> shape = {1},
+    float default_value = 0.0f, DType dtype = DType::kFloat32,
+    SequenceNumericColumn::NormalizerFn normalizer_fn = {});
+
 std::shared_ptr<const NumericColumn> numeric_column(
     const std::string& key, std::vector<int64_t> shape = {1},
     std::optional<std::vector<float>> default_value = std::nullopt,

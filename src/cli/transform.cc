@@ -28,6 +28,7 @@ nlohmann::json ReadJsonFile(const std::string& path) {
 namespace {
 
 bool IsSequence(const ColumnPtr& c) {
+  if (dynamic_cast<const SequenceNumericColumn*>(c.get())) return true;
   if (auto* e = dynamic_cast<const EmbeddingColumnBase*>(c.get())) return e->is_sequence();
   if (auto* i = dynamic_cast<const IndicatorColumn*>(c.get())) {
     return i->categorical_column()->is_sequence();

@@ -123,6 +123,116 @@ std::shared_ptr<const NumericColumn> numeric_column(
                                          dtype, std::move(normalizer_fn));
 }
 
+// ---- SequenceNumericColumn -----------------------------------------------
+
+SequenceNumericColumn::SequenceNumericColumn(std::string key, std::vector<int64_t> shape,
+                                             float default_value, DType dtype,
+                                             NormalizerFn normalizer_fn)
+    : key_(std::move(key)),
+      shape_(std::move(shape)),
+      default_value_(default_value),
+      dtype_(dtype),
+      normalizer_fn_(std::move(normalizer_fn)) {
+  if (key_.empty()) {
+    throw InvalidArgument("sequence_numeric_column: key must be a non-empty string.");
+  }
+  if (shape_.empty()) shape_ = {1};
+  for (int64_t d : shape_) {
+    if (d < 1) {
+      throw InvalidArgument("sequence_numeric_column '" + key_ +
+                            "': shape dimensions must be greater than 0. Given: " +
+                            ShapeString(shape_) + ".");
+    }
+  }
+  if (dtype_ == DType::kString) {
+    throw InvalidArgument("sequence_numeric_column '" + key_ +
+                          "': dtype must be convertible to float. dtype: string.");
+  }
+}
+
+int64_t SequenceNumericColumn::variable_size() const { return NumElements(shape_); }
+
+SequenceNumericColumn::Output SequenceNumericColumn::GetSequenceDenseTensor(
+    const FeatureBatch& batch) const {
+  const Feature& f = batch.Get(key_);
+  const int64_t batch_size = FeatureBatchSize(f, key_);
+  const std::string what = "sequence_numeric_column '" + key_ + "'";
+  if (f.dtype() == DType::kString) {
+    throw InvalidArgument(what + ": feature holds strings; it needs int64 or float values.");
+  }
+  std::vector<float> values(static_cast<size_t>(f.num_values()));
+  if (f.dtype() == DType::kFloat32) {
+    values = f.float_values();
+  } else {
+    const Int64s& v = f.int64_values();
+    for (size_t i = 0; i < v.size(); ++i) values[i] = static_cast<float>(v[i]);
+  }
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i])) {
+      throw InvalidArgument(what + ": value " + std::to_string(i) +
+                            " of the feature is not finite; replace NaN/Inf first.");
+    }
+  }
+  // As in TensorFlow, the normalizer sees the given values, not the padding.
+  if (normalizer_fn_) {
+    for (float& x : values) x = normalizer_fn_(x);
+  }
+  const int64_t n = variable_size();
+  const int rank = f.rank();
+  if (rank != 2 && rank != 3) {
+    throw InvalidArgument(what + ": feature of shape " + ShapeString(f.shape()) +
+                          " must be [batch, steps * " + std::to_string(n) +
+                          "] or [batch, steps, " + std::to_string(n) + "].");
+  }
+  // Positions of the values inside a row, flattened over the trailing dims.
+  const int64_t row_width = rank == 2 ? f.shape()[1] : f.shape()[1] * f.shape()[2];
+  if (rank == 3 && f.shape()[2] != n) {
+    throw InvalidArgument(what + ": feature of shape " + ShapeString(f.shape()) +
+                          " has " + std::to_string(f.shape()[2]) +
+                          " values per step; the column's shape holds " +
+                          std::to_string(n) + ".");
+  }
+  if (row_width % n != 0) {
+    throw InvalidArgument(what + ": a row of " + std::to_string(row_width) +
+                          " values is not a whole number of steps of " +
+                          std::to_string(n) + " values (column shape " +
+                          ShapeString(shape_) + ").");
+  }
+  const int64_t steps = row_width / n;
+  Output out;
+  out.values = DenseTensor({batch_size, steps, n},
+                           std::vector<float>(static_cast<size_t>(batch_size * row_width),
+                                              default_value_));
+  out.sequence_length.assign(static_cast<size_t>(batch_size), 0);
+  for (int64_t i = 0; i < f.num_values(); ++i) {
+    int64_t row, pos, length;
+    if (!f.is_sparse()) {
+      row = i / row_width;
+      pos = i % row_width;
+    } else if (rank == 2) {
+      row = f.indices()[i * 2];
+      pos = f.indices()[i * 2 + 1];
+    } else {
+      row = f.indices()[i * 3];
+      pos = f.indices()[i * 3 + 1] * n + f.indices()[i * 3 + 2];
+    }
+    out.values.values[row * row_width + pos] = values[i];
+    length = rank == 2 ? (pos + 1 + n - 1) / n : pos / n + 1;
+    out.sequence_length[row] = std::max(out.sequence_length[row], length);
+  }
+  if (!f.is_sparse()) {
+    for (auto& len : out.sequence_length) len = steps;
+  }
+  return out;
+}
+
+std::shared_ptr<const SequenceNumericColumn> sequence_numeric_column(
+    const std::string& key, std::vector<int64_t> shape, float default_value, DType dtype,
+    SequenceNumericColumn::NormalizerFn normalizer_fn) {
+  return std::make_shared<SequenceNumericColumn>(key, std::move(shape), default_value,
+                                                 dtype, std::move(normalizer_fn));
+}
+
 // ---- BucketizedColumn ----------------------------------------------------
 
 BucketizedColumn::BucketizedColumn(std::shared_ptr<const NumericColumn> source_column,

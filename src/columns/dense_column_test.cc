@@ -131,5 +131,43 @@ TEST(IndicatorColumnTest, WeightedColumnsSumTheirWeights) {
   EXPECT_EQ(c->GetDenseTensor(batch).values, (std::vector<float>{0.75f, 0, 2.0f}));
 }
 
+TEST(SequenceNumericColumnTest, StepsFromRaggedInput) {
+  auto c = sequence_numeric_column("rating");
+  EXPECT_EQ(c->name(), "rating");
+  EXPECT_EQ(c->variable_size(), 1);
+  FeatureBatch batch;
+  batch.Set("rating", Feature::Ragged({0, 2, 3}, Floats{1.5f, 2.5f, 4.0f}));
+  SequenceNumericColumn::Output out = c->GetSequenceDenseTensor(batch);
+  EXPECT_EQ(out.values.shape, (std::vector<int64_t>{2, 2, 1}));
+  EXPECT_EQ(out.values.values, (std::vector<float>{1.5f, 2.5f, 4.0f, 0.0f}));
+  EXPECT_EQ(out.sequence_length, (std::vector<int64_t>{2, 1}));
+}
+
+TEST(SequenceNumericColumnTest, MultiElementStepsAndDefaultPadding) {
+  // shape [2]: each step is 2 values; rows of 4 values are 2 steps.
+  auto c = sequence_numeric_column("xy", {2}, -1.0f, DType::kFloat32,
+                                   [](float x) { return 10 * x; });
+  FeatureBatch batch;
+  // row 0: positions 0,1,2 -> steps [1,2],[3,pad]; row 1: position 1 -> [pad,5]
+  batch.Set("xy", Feature::Sparse({0, 0, 0, 1, 0, 2, 1, 1}, Floats{1, 2, 3, 5}, {2, 4}));
+  SequenceNumericColumn::Output out = c->GetSequenceDenseTensor(batch);
+  EXPECT_EQ(out.values.shape, (std::vector<int64_t>{2, 2, 2}));
+  // The normalizer applies to given values, not to the padding.
+  EXPECT_EQ(out.values.values, (std::vector<float>{10, 20, 30, -1, -1, 50, -1, -1}));
+  // ceil(3 / 2) = 2 and ceil(2 / 2) = 1
+  EXPECT_EQ(out.sequence_length, (std::vector<int64_t>{2, 1}));
+}
+
+TEST(SequenceNumericColumnTest, Errors) {
+  EXPECT_THROW(sequence_numeric_column("a", {0}), InvalidArgument);
+  EXPECT_THROW(sequence_numeric_column("a", {1}, 0.0f, DType::kString), InvalidArgument);
+  FeatureBatch batch;
+  batch.Set("odd", Feature::Sparse({0, 0}, Floats{1}, {1, 3}));
+  batch.Set("s", Feature::Ragged({0, 1}, Strings{"x"}));
+  EXPECT_THROW(sequence_numeric_column("odd", {2})->GetSequenceDenseTensor(batch),
+               InvalidArgument);
+  EXPECT_THROW(sequence_numeric_column("s")->GetSequenceDenseTensor(batch), InvalidArgument);
+}
+
 }  // namespace
 }  // namespace embcol

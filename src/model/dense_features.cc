@@ -42,6 +42,7 @@ std::vector<DenseColumnPtr> SortedDenseColumns(const std::vector<ColumnPtr>& col
 
 // A sequence categorical column inside this dense column, if any.
 bool IsSequenceColumn(const DenseColumn& c) {
+  if (dynamic_cast<const SequenceNumericColumn*>(&c)) return true;
   if (auto* e = dynamic_cast<const EmbeddingColumnBase*>(&c)) return e->is_sequence();
   if (auto* i = dynamic_cast<const IndicatorColumn*>(&c)) {
     return i->categorical_column()->is_sequence();
@@ -203,6 +204,7 @@ SequenceFeatures::SequenceFeatures(std::vector<ColumnPtr> feature_columns,
       columns_(SortedDenseColumns(feature_columns, "SequenceFeatures '" + name_ + "'")),
       tables_(TablesFor(options)) {
   for (const auto& c : columns_) {
+    if (dynamic_cast<const SequenceNumericColumn*>(c.get())) continue;
     const bool is_embedding = dynamic_cast<const EmbeddingColumnBase*>(c.get());
     const bool is_indicator = dynamic_cast<const IndicatorColumn*>(c.get());
     if (!(is_embedding || is_indicator) || !IsSequenceColumn(*c)) {
@@ -225,6 +227,11 @@ SequenceFeatures::Output SequenceFeatures::operator()(const FeatureBatch& batch)
   };
   std::vector<Part> parts;
   for (const auto& c : columns_) {
+    if (auto* numeric = dynamic_cast<const SequenceNumericColumn*>(c.get())) {
+      SequenceNumericColumn::Output o = numeric->GetSequenceDenseTensor(batch);
+      parts.push_back(Part{std::move(o.values), std::move(o.sequence_length)});
+      continue;
+    }
     const CategoricalColumn* cat = nullptr;
     const EmbeddingColumnBase* e = dynamic_cast<const EmbeddingColumnBase*>(c.get());
     if (e) {

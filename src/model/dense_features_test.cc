@@ -275,6 +275,19 @@ TEST(SequenceFeaturesTest, ColumnsAreConcatenatedInNameOrder) {
   ExpectNear(out.output.values, {1, 2, 0, 0, 1, 0, 7, 8, 0, 0, 1, 0});
 }
 
+TEST(SequenceFeaturesTest, SequenceNumericBesideEmbedding) {
+  auto seq = sequence_categorical_column_with_identity("s", 4);
+  SequenceFeatures layer({sequence_numeric_column("rating"), embedding_column(seq, 2, Opts("mean"))});
+  FeatureBatch b = SequenceBatch();
+  b.Set("rating", Feature::Ragged({0, 2, 3}, Floats{0.5f, 0.25f, 2.0f}));
+  SequenceFeatures::Output out = layer(b);
+  // Order: "rating" < "s_embedding".
+  EXPECT_EQ(out.output.shape, (std::vector<int64_t>{2, 2, 3}));
+  ExpectNear(out.output.values, {0.5f, 3, 4, 0.25f, 5, 6, 2, 7, 8, 0, 0, 0});
+  EXPECT_EQ(out.sequence_length, (std::vector<int64_t>{2, 1}));
+  EXPECT_THROW(DenseFeatures({sequence_numeric_column("rating")}), InvalidArgument);
+}
+
 TEST(SequenceFeaturesTest, Errors) {
   EXPECT_THROW(SequenceFeatures({embedding_column(categorical_column_with_identity("a", 4), 2)}),
                InvalidArgument);
