@@ -21,6 +21,7 @@ bool IsFeaturesLayer(const json& value) {
 // True for the columns SequenceFeatures accepts: embedding or indicator
 // columns over a sequence categorical column.
 bool IsSequenceDense(const FeatureColumn& column) {
+  if (dynamic_cast<const SequenceNumericColumn*>(&column)) return true;
   if (const auto* e = dynamic_cast<const EmbeddingColumnBase*>(&column)) {
     return e->is_sequence();
   }

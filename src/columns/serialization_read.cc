@@ -20,7 +20,7 @@ using namespace internal;  // NOLINT: the helpers of this layer
 
 const char* const kKnownClasses =
     "BucketizedColumn, CrossedColumn, EmbeddingColumn, HashedCategoricalColumn, "
-    "IdentityCategoricalColumn, IndicatorColumn, NumericColumn, "
+    "IdentityCategoricalColumn, IndicatorColumn, NumericColumn, SequenceNumericColumn, "
     "SequenceCategoricalColumn, SharedEmbeddingColumn, VocabularyFileCategoricalColumn, "
     "VocabularyListCategoricalColumn, WeightedCategoricalColumn";
 
@@ -90,6 +90,30 @@ ColumnPtr ReadNumeric(const json& c, DeserializeContext&, const std::string& pat
     FlattenDefault(d, shape, 0, default_path, *default_value);
   }
   return numeric_column(key, std::move(shape), std::move(default_value), dtype);
+}
+
+ColumnPtr ReadSequenceNumeric(const json& c, DeserializeContext&, const std::string& path) {
+  CheckKeys(c, path, {"key", "shape", "default_value", "dtype", "normalizer_fn"});
+  const std::string key = GetString(c, path, "key");
+  const std::string shape_path = KeyPath(path, "shape");
+  std::vector<int64_t> shape;
+  const json& shape_items = RequireList(c["shape"], shape_path);
+  for (size_t i = 0; i < shape_items.size(); ++i) {
+    shape.push_back(ToInt(shape_items[i], IndexPath(shape_path, i)));
+  }
+  const DType dtype = GetDType(c, path, "dtype", kIntDType | kFloatDType);
+  if (!c["normalizer_fn"].is_null()) {
+    PythonCode(KeyPath(path, "normalizer_fn"),
+               "normalizer_fn " + c["normalizer_fn"].dump());
+  }
+  const json& d = c["default_value"];
+  if (!d.is_number()) {
+    Invalid(KeyPath(path, "default_value"),
+            "SequenceNumericColumn default_value must be a number (the padding value); "
+            "got " + d.dump() + ".");
+  }
+  return sequence_numeric_column(key, std::move(shape), static_cast<float>(d.get<double>()),
+                                 dtype);
 }
 
 ColumnPtr ReadBucketized(const json& c, DeserializeContext& ctx, const std::string& path) {
@@ -330,6 +354,7 @@ using ReaderFn = ColumnPtr (*)(const json&, DeserializeContext&, const std::stri
 ReaderFn FindReader(const std::string& class_name) {
   static const std::pair<const char*, ReaderFn> kReaders[] = {
       {"NumericColumn", ReadNumeric},
+      {"SequenceNumericColumn", ReadSequenceNumeric},
       {"BucketizedColumn", ReadBucketized},
       {"IdentityCategoricalColumn", ReadIdentity},
       {"HashedCategoricalColumn", ReadHashed},
@@ -387,10 +412,6 @@ ColumnPtr DeserializeFeatureColumn(const json& envelope, DeserializeContext& ctx
   CheckKeys(envelope, path, {"class_name", "config"}, {"module", "registered_name"});
   const std::string class_name = GetString(envelope, path, "class_name");
   const std::string config_path = KeyPath(path, "config");
-  if (class_name == "SequenceNumericColumn") {
-    Invalid(path, "SequenceNumericColumn is not supported yet by embcol's C++ columns; "
-                  "remove it from the config or use a SequenceCategoricalColumn.");
-  }
   ReaderFn reader = FindReader(class_name);
   if (reader == nullptr) {
     Invalid(path, "Unknown feature_column_v2: " + class_name + "; known classes: " +

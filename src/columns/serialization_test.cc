@@ -364,7 +364,7 @@ TEST(SerializationTest, LayerErrorsCarryPaths) {
                                    {"$.config.feature_columns[0]", "DenseColumn"});
 }
 
-TEST(SerializationTest, Example8SequenceFeaturesWithSequenceNumericIsUnsupported) {
+TEST(SerializationTest, Example8SequenceFeatures) {
   const char text[] = R"({
     "class_name": "SequenceFeatures",
     "config": {
@@ -383,9 +383,27 @@ TEST(SerializationTest, Example8SequenceFeaturesWithSequenceNumericIsUnsupported
                     "trainable": true, "use_safe_embedding_lookup": true}}
       ],
       "partitioner": null}})";
+  // The whole layer loads and writes back as TensorFlow wrote it.
+  LayerConfig full = ParseLayerConfig(json::parse(text));
+  ASSERT_EQ(full.feature_columns.size(), 2u);
+  auto rating = std::dynamic_pointer_cast<const SequenceNumericColumn>(full.feature_columns[0]);
+  ASSERT_TRUE(rating);
+  EXPECT_EQ(rating->key(), "rating");
+  EXPECT_EQ(rating->default_value(), 0.0f);
+  EXPECT_EQ(SerializeLayerConfig(full).dump(), ordered_json::parse(text).dump());
+
+  // A SequenceNumericColumn's default_value is a scalar padding value.
+  json list_default = json::parse(text);
+  list_default["config"]["feature_columns"][0]["config"]["default_value"] = json::array({0.0});
   ExpectThrowWith<InvalidArgument>(
-      [&] { ParseLayerConfig(json::parse(text)); },
-      {"$.config.feature_columns[0]", "SequenceNumericColumn", "not supported yet"});
+      [&] { ParseLayerConfig(list_default); },
+      {"$.config.feature_columns[0].config.default_value", "must be a number"});
+  // ... and it does not belong in DenseFeatures.
+  json dense = json::parse(text);
+  dense["class_name"] = "DenseFeatures";
+  dense["config"]["feature_columns"].erase(1);
+  ExpectThrowWith<InvalidArgument>([&] { ParseLayerConfig(dense); },
+                                   {"$.config.feature_columns[0]", "SequenceFeatures"});
 
   // Without the SequenceNumericColumn the layer loads and round-trips.
   json without = json::parse(text);

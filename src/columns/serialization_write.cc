@@ -163,6 +163,18 @@ ordered_json SerializeConfig(const FeatureColumn& column) {
     }
     c["dtype"] = DTypeName(numeric->dtype());
     c["normalizer_fn"] = nullptr;
+  } else if (const auto* seq = dynamic_cast<const SequenceNumericColumn*>(&column)) {
+    if (seq->has_normalizer()) {
+      throw FailedPrecondition("Cannot serialize column '" + column.name() +
+                               "': its normalizer_fn is a C++ function, which JSON "
+                               "cannot express; serialize a column without one.");
+    }
+    // TensorFlow writes a scalar default_value here, not the expanded form.
+    c["key"] = seq->key();
+    c["shape"] = seq->shape();
+    c["default_value"] = FloatValue(seq->default_value());
+    c["dtype"] = DTypeName(seq->dtype());
+    c["normalizer_fn"] = nullptr;
   } else if (const auto* b = dynamic_cast<const BucketizedColumn*>(&column)) {
     c["source_column"] = SerializeFeatureColumn(*b->source_column());
     ordered_json boundaries = ordered_json::array();
