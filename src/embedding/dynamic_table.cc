@@ -1,0 +1,704 @@
+// The in-memory dynamic table: batch operations over the shards of
+// dynamic_table.h (see its design note), validation and typed errors.
+#include "embcol/dynamic_table.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/hashing.h"
+#include "embcol/embedding_table.h"
+#include "embcol/errors.h"
+#include "embedding/dynamic_table.h"
+#include "embedding/dynamic_table_convert.h"
+
+namespace embcol {
+namespace internal {
+namespace {
+
+constexpr int kDefaultShards = 64;
+constexpr int kMaxShards = 4096;
+constexpr int64_t kDefaultInitCapacity = 8192;
+// Pipeline distance (keys) between the stages of a shard's batch loop.
+constexpr int64_t kAhead = 8;
+constexpr int64_t kRing = 16;  // > kAhead, power of two
+// Bytes of a row prefetched ahead; beyond this the hardware prefetcher
+// follows the sequential copy.
+constexpr size_t kMaxPrefetchBytes = 512;
+
+// Key accessors: one per key type, so the batch loops are compiled per type
+// with no per-key switch. Int(i) is the key widened to int64 (ignored for
+// strings); Str(i) is the bytes (empty for integer keys).
+struct Int64Keys {
+  const KeyView& keys;
+  static constexpr bool kStrings = false;
+  int64_t Int(int64_t i) const { return keys.int64_at(i); }
+  std::string_view Str(int64_t) const { return {}; }
+  uint64_t Hash(int64_t i) const { return Fmix64(static_cast<uint64_t>(Int(i))); }
+};
+struct Int32Keys {
+  const KeyView& keys;
+  static constexpr bool kStrings = false;
+  int64_t Int(int64_t i) const { return keys.int32_at(i); }
+  std::string_view Str(int64_t) const { return {}; }
+  uint64_t Hash(int64_t i) const { return Fmix64(static_cast<uint64_t>(Int(i))); }
+};
+struct StringKeys {
+  const KeyView& keys;
+  static constexpr bool kStrings = true;
+  int64_t Int(int64_t) const { return 0; }
+  std::string_view Str(int64_t i) const { return keys.string_at(i); }
+  uint64_t Hash(int64_t i) const { return Fingerprint64(Str(i)); }
+};
+
+template <typename Fn>
+decltype(auto) VisitKeys(const KeyView& keys, Fn&& fn) {
+  switch (keys.type()) {
+    case KeyType::kInt64: return fn(Int64Keys{keys});
+    case KeyType::kInt32: return fn(Int32Keys{keys});
+    case KeyType::kString: break;
+  }
+  return fn(StringKeys{keys});
+}
+
+std::string KeyText(const KeyView& keys, int64_t i) {
+  switch (keys.type()) {
+    case KeyType::kInt64: return std::to_string(keys.int64_at(i));
+    case KeyType::kInt32: return std::to_string(keys.int32_at(i));
+    case KeyType::kString: break;
+  }
+  std::string_view s = keys.string_at(i);
+  std::string out = "'" + std::string(s.substr(0, 64));
+  return out + (s.size() > 64 ? "...'" : "'");
+}
+
+// A batch's positions grouped by shard: order[starts[s] .. starts[s+1]) are
+// the positions of shard s's keys, in batch order.
+struct Grouped {
+  std::vector<uint64_t> hashes;  // by batch position
+  std::vector<uint32_t> order;
+  std::vector<uint32_t> starts;
+};
+
+class DynamicTable final : public DynamicStore {
+ public:
+  explicit DynamicTable(const DynamicTableOptions& options);
+
+  const DynamicStoreSpec& spec() const override { return spec_; }
+  int64_t Size() const override;
+  int64_t MemoryBytes() const override;
+  void Lookup(const KeyView& keys, std::span<float> values,
+              std::span<bool> exists) const override;
+  void LookupOrInit(const KeyView& keys, std::span<float> values,
+                    std::span<bool> exists) override;
+  void Upsert(const KeyView& keys, std::span<const float> values) override;
+  void Accumulate(const KeyView& keys, std::span<const float> values,
+                  std::span<const bool> exists_at_lookup) override;
+  void UpdateRows(const KeyView& keys, MissingKeys missing, RowUpdateFn fn) override;
+  int64_t Remove(const KeyView& keys) override;
+  void Clear() override;
+  ExportedEntries Export() const override;
+  void Import(const KeyView& keys, std::span<const float> values,
+              std::span<const float> slots, std::span<const EntryMeta> meta) override;
+  void ForEachMeta(MetaFn fn) const override;
+  int64_t EvictIf(EvictFn pred) override;
+
+ private:
+  std::string Where() const { return "Dynamic table '" + spec_.name + "'"; }
+  void CheckKeys(const KeyView& keys, const char* op) const;
+  void CheckSize(size_t got, int64_t want, const char* what, const char* op,
+                 int64_t n) const;
+  uint32_t ShardOf(uint64_t hash) const {
+    return shard_bits_ == 0 ? 0 : static_cast<uint32_t>(hash >> (64 - shard_bits_));
+  }
+  template <typename Keys>
+  Grouped Group(const Keys& keys, int64_t n) const;
+  std::vector<std::unique_ptr<Shard>> MakeShards() const;
+
+  // Row codec. REQUIRES: the shard's lock (shared to read, exclusive to write).
+  void ReadRow(const Shard& sh, uint32_t e, float* out) const;
+  void WriteRow(Shard& sh, uint32_t e, const float* in) const;
+  float* Slots(const Shard& sh, uint32_t e) const {
+    return reinterpret_cast<float*>(sh.payload(e) + layout_.slots_offset);
+  }
+  void InitSlots(Shard& sh, uint32_t e) const;
+  // The initial row of a key, rounded to the storage dtype. Lock-free.
+  void InitialRow(int64_t init_row, float* out) const;
+  template <typename Keys>
+  int64_t InitRowOf(const Keys& keys, int64_t i, uint64_t hash) const {
+    if constexpr (Keys::kStrings) return static_cast<int64_t>(hash);
+    return keys.Int(i);
+  }
+
+  // The pipeline of the design note over positions pos[0..m) of one shard:
+  // fn(k, candidate) for k = 0..m-1 in order, where candidate is the entry
+  // of the first index slot on the key's probe run with its tag (kEmpty if
+  // none). REQUIRES: sh.mu held.
+  template <typename Fn>
+  void Pipeline(const Shard& sh, const uint64_t* hashes, const uint32_t* pos, int64_t m,
+                Fn&& fn) const;
+
+  DynamicStoreSpec spec_;
+  EntryLayout layout_;
+  std::unique_ptr<Initializer> initializer_;
+  int64_t shard_init_capacity_;
+  int shard_bits_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+};
+
+DynamicTable::DynamicTable(const DynamicTableOptions& options) : spec_(options.spec) {
+  if (spec_.name.empty()) {
+    throw InvalidArgument("Dynamic table: the name is empty; set spec.name (it names the "
+                          "table in errors and checkpoints).");
+  }
+  if (spec_.dim < 1) {
+    throw InvalidArgument(Where() + ": dim must be >= 1, got " + std::to_string(spec_.dim) +
+                          ".");
+  }
+  if (KeyTypeName(spec_.key_type) == "unknown") {
+    throw InvalidArgument(Where() + ": unknown key dtype (enum value " +
+                          std::to_string(static_cast<int>(spec_.key_type)) +
+                          "); use int64, int32 or string.");
+  }
+  if (ValueDtypeName(spec_.value_dtype) == "unknown") {
+    throw InvalidArgument(Where() + ": unknown value dtype (enum value " +
+                          std::to_string(static_cast<int>(spec_.value_dtype)) +
+                          "); use float32, float16 or bfloat16.");
+  }
+  for (size_t s = 0; s < spec_.slot_initial_values.size(); ++s) {
+    if (!std::isfinite(spec_.slot_initial_values[s])) {
+      throw InvalidArgument(Where() + ": slot " + std::to_string(s) +
+                            " has a non-finite initial value; give a finite number.");
+    }
+  }
+  if (options.init_capacity < 0) {
+    throw InvalidArgument(Where() + ": init_capacity must be >= 0 (0 = 8192), got " +
+                          std::to_string(options.init_capacity) + ".");
+  }
+  const int shards = options.num_shards == 0 ? kDefaultShards : options.num_shards;
+  if (shards < 1 || shards > kMaxShards || (shards & (shards - 1)) != 0) {
+    throw InvalidArgument(Where() + ": num_shards must be a power of two in [1, 4096] (0 = " +
+                          std::to_string(kDefaultShards) + "), got " +
+                          std::to_string(options.num_shards) + ".");
+  }
+  const uint64_t seed = spec_.seed.value_or(DefaultTableSeed(spec_.name));
+  initializer_ = MakeInitializer(spec_.initializer, -1, spec_.dim, seed, spec_.name);
+  layout_ = EntryLayout::Make(spec_.dim, spec_.value_dtype, spec_.num_slots());
+  shard_bits_ = std::countr_zero(static_cast<unsigned>(shards));
+  const int64_t capacity =
+      options.init_capacity == 0 ? kDefaultInitCapacity : options.init_capacity;
+  shard_init_capacity_ = (capacity + shards - 1) / shards;
+  shards_ = MakeShards();
+}
+
+std::vector<std::unique_ptr<Shard>> DynamicTable::MakeShards() const {
+  std::vector<std::unique_ptr<Shard>> out;
+  const size_t count = size_t{1} << shard_bits_;
+  out.reserve(count);
+  for (size_t s = 0; s < count; ++s) {
+    out.push_back(std::make_unique<Shard>(&layout_, spec_.key_type == KeyType::kString,
+                                          shard_init_capacity_));
+  }
+  return out;
+}
+
+void DynamicTable::CheckKeys(const KeyView& keys, const char* op) const {
+  if (keys.type() != spec_.key_type) {
+    throw InvalidArgument(Where() + ": " + op + " got " +
+                          std::string(KeyTypeName(keys.type())) +
+                          " keys but the table's keys are " +
+                          std::string(KeyTypeName(spec_.key_type)) + "; pass " +
+                          std::string(KeyTypeName(spec_.key_type)) +
+                          " keys, or create the table with key_type " +
+                          std::string(KeyTypeName(keys.type())) + ".");
+  }
+  if (keys.size() < 0 || static_cast<uint64_t>(keys.size()) >= kEmpty) {
+    throw InvalidArgument(Where() + ": " + op + " got " + std::to_string(keys.size()) +
+                          " keys; split batches above 2^32 - 2 keys.");
+  }
+}
+
+void DynamicTable::CheckSize(size_t got, int64_t want, const char* what, const char* op,
+                             int64_t n) const {
+  if (static_cast<int64_t>(got) == want) return;
+  throw InvalidArgument(Where() + ": " + op + " got " + std::to_string(got) + " " + what +
+                        " for " + std::to_string(n) + " keys; expected " +
+                        std::to_string(want) + " (the table's dim is " +
+                        std::to_string(spec_.dim) + ", num_slots " +
+                        std::to_string(spec_.num_slots()) + ").");
+}
+
+template <typename Keys>
+Grouped DynamicTable::Group(const Keys& keys, int64_t n) const {
+  Grouped g;
+  const size_t num_shards = shards_.size();
+  g.hashes.resize(static_cast<size_t>(n));
+  g.order.resize(static_cast<size_t>(n));
+  g.starts.assign(num_shards + 1, 0);
+  for (int64_t i = 0; i < n; ++i) g.hashes[i] = keys.Hash(i);
+  if (num_shards == 1) {
+    for (int64_t i = 0; i < n; ++i) g.order[i] = static_cast<uint32_t>(i);
+    g.starts[1] = static_cast<uint32_t>(n);
+    return g;
+  }
+  for (int64_t i = 0; i < n; ++i) ++g.starts[ShardOf(g.hashes[i]) + 1];
+  for (size_t s = 0; s < num_shards; ++s) g.starts[s + 1] += g.starts[s];
+  std::vector<uint32_t> cursor(g.starts.begin(), g.starts.end() - 1);
+  for (int64_t i = 0; i < n; ++i) {
+    g.order[cursor[ShardOf(g.hashes[i])]++] = static_cast<uint32_t>(i);
+  }
+  return g;
+}
+
+template <typename Fn>
+void DynamicTable::Pipeline(const Shard& sh, const uint64_t* hashes, const uint32_t* pos,
+                            int64_t m, Fn&& fn) const {
+  const size_t row_bytes = std::min(layout_.value_bytes, kMaxPrefetchBytes);
+  uint32_t ring[kRing];
+  for (int64_t j = 0; j < m + 2 * kAhead; ++j) {
+    if (j < m) sh.PrefetchHome(hashes[pos[j]]);
+    const int64_t k1 = j - kAhead;
+    if (k1 >= 0 && k1 < m) {
+      const uint32_t c = sh.FirstTagMatch(static_cast<uint32_t>(hashes[pos[k1]]));
+      ring[k1 & (kRing - 1)] = c;
+      if (c != kEmpty) sh.PrefetchEntry(c, row_bytes);
+    }
+    const int64_t k2 = j - 2 * kAhead;
+    if (k2 >= 0) fn(k2, ring[k2 & (kRing - 1)]);
+  }
+}
+
+void DynamicTable::ReadRow(const Shard& sh, uint32_t e, float* out) const {
+  const std::byte* p = sh.payload(e);
+  switch (layout_.dtype) {
+    case ValueDtype::kFloat32:
+      std::memcpy(out, p, layout_.value_bytes);
+      return;
+    case ValueDtype::kBFloat16:
+      DecodeBf16Row(reinterpret_cast<const uint16_t*>(p), out, layout_.dim);
+      return;
+    case ValueDtype::kFloat16:
+      DecodeF16Row(reinterpret_cast<const uint16_t*>(p), out, layout_.dim);
+      return;
+  }
+}
+
+void DynamicTable::WriteRow(Shard& sh, uint32_t e, const float* in) const {
+  std::byte* p = sh.payload(e);
+  switch (layout_.dtype) {
+    case ValueDtype::kFloat32:
+      std::memcpy(p, in, layout_.value_bytes);
+      return;
+    case ValueDtype::kBFloat16:
+      EncodeBf16Row(in, reinterpret_cast<uint16_t*>(p), layout_.dim);
+      return;
+    case ValueDtype::kFloat16:
+      EncodeF16Row(in, reinterpret_cast<uint16_t*>(p), layout_.dim);
+      return;
+  }
+}
+
+void DynamicTable::InitSlots(Shard& sh, uint32_t e) const {
+  float* slots = Slots(sh, e);
+  for (int64_t s = 0; s < layout_.num_slots; ++s) {
+    std::fill_n(slots + s * layout_.dim, layout_.dim, spec_.slot_initial_values[s]);
+  }
+}
+
+void DynamicTable::InitialRow(int64_t init_row, float* out) const {
+  initializer_->InitRow(init_row, out);
+  switch (layout_.dtype) {
+    case ValueDtype::kFloat32:
+      return;
+    case ValueDtype::kBFloat16:
+      for (int64_t c = 0; c < layout_.dim; ++c) out[c] = DecodeBf16(EncodeBf16(out[c]));
+      return;
+    case ValueDtype::kFloat16:
+      for (int64_t c = 0; c < layout_.dim; ++c) out[c] = DecodeF16Ref(EncodeF16Ref(out[c]));
+      return;
+  }
+}
+
+int64_t DynamicTable::Size() const {
+  int64_t n = 0;
+  for (const auto& sh : shards_) n += sh->size();
+  return n;
+}
+
+int64_t DynamicTable::MemoryBytes() const {
+  int64_t bytes = static_cast<int64_t>(sizeof(*this));
+  for (const auto& sh : shards_) {
+    std::shared_lock lock(sh->mu);
+    bytes += sh->MemoryBytes();
+  }
+  return bytes;
+}
+
+void DynamicTable::Lookup(const KeyView& keys, std::span<float> values,
+                          std::span<bool> exists) const {
+  CheckKeys(keys, "Lookup");
+  const int64_t n = keys.size();
+  const int64_t dim = spec_.dim;
+  CheckSize(values.size(), n * dim, "output values", "Lookup", n);
+  if (!exists.empty()) CheckSize(exists.size(), n, "exists flags", "Lookup", n);
+  VisitKeys(keys, [&](const auto& acc) {
+    const Grouped g = Group(acc, n);
+    std::vector<uint32_t> missing;
+    for (size_t s = 0; s < shards_.size(); ++s) {
+      const uint32_t begin = g.starts[s], end = g.starts[s + 1];
+      if (begin == end) continue;
+      const Shard& sh = *shards_[s];
+      const uint32_t* pos = g.order.data() + begin;
+      std::shared_lock lock(sh.mu);
+      Pipeline(sh, g.hashes.data(), pos, end - begin, [&](int64_t k, uint32_t e) {
+        const uint32_t i = pos[k];
+        if (e != kEmpty && !sh.KeyEquals(e, g.hashes[i], acc.Int(i), acc.Str(i))) {
+          e = sh.Find(g.hashes[i], acc.Int(i), acc.Str(i));
+        }
+        if (e != kEmpty) {
+          ReadRow(sh, e, values.data() + int64_t{i} * dim);
+        } else {
+          missing.push_back(i);
+        }
+        if (!exists.empty()) exists[i] = e != kEmpty;
+      });
+    }
+    // Initial values of missing keys: computed with no lock held.
+    for (const uint32_t i : missing) {
+      InitialRow(InitRowOf(acc, i, g.hashes[i]), values.data() + int64_t{i} * dim);
+    }
+  });
+}
+
+void DynamicTable::LookupOrInit(const KeyView& keys, std::span<float> values,
+                                std::span<bool> exists) {
+  CheckKeys(keys, "LookupOrInit");
+  const int64_t n = keys.size();
+  const int64_t dim = spec_.dim;
+  CheckSize(values.size(), n * dim, "output values", "LookupOrInit", n);
+  if (!exists.empty()) CheckSize(exists.size(), n, "exists flags", "LookupOrInit", n);
+  VisitKeys(keys, [&](const auto& acc) {
+    const Grouped g = Group(acc, n);
+    std::vector<uint32_t> missing;
+    for (size_t s = 0; s < shards_.size(); ++s) {
+      const uint32_t begin = g.starts[s], end = g.starts[s + 1];
+      if (begin == end) continue;
+      Shard& sh = *shards_[s];
+      const uint32_t* pos = g.order.data() + begin;
+      missing.clear();
+      {  // Phase 1: read what is present, under the shared lock.
+        std::shared_lock lock(sh.mu);
+        Pipeline(sh, g.hashes.data(), pos, end - begin, [&](int64_t k, uint32_t e) {
+          const uint32_t i = pos[k];
+          if (e != kEmpty && !sh.KeyEquals(e, g.hashes[i], acc.Int(i), acc.Str(i))) {
+            e = sh.Find(g.hashes[i], acc.Int(i), acc.Str(i));
+          }
+          if (e != kEmpty) {
+            ReadRow(sh, e, values.data() + int64_t{i} * dim);
+            if (!exists.empty()) exists[i] = true;
+          } else {
+            missing.push_back(i);
+          }
+        });
+      }
+      if (missing.empty()) continue;
+      for (const uint32_t i : missing) {  // unlocked: the initializer may be slow
+        InitialRow(InitRowOf(acc, i, g.hashes[i]), values.data() + int64_t{i} * dim);
+      }
+      // Phase 2: insert, re-probing (another thread, or an earlier copy of
+      // the key in this batch, may have inserted it since phase 1).
+      std::unique_lock lock(sh.mu);
+      for (const uint32_t i : missing) {
+        float* row = values.data() + int64_t{i} * dim;
+        uint32_t e = sh.Find(g.hashes[i], acc.Int(i), acc.Str(i));
+        const bool present = e != kEmpty;
+        if (present) {
+          ReadRow(sh, e, row);
+        } else {
+          e = sh.Insert(g.hashes[i], acc.Int(i), acc.Str(i), spec_.name);
+          WriteRow(sh, e, row);
+          InitSlots(sh, e);
+        }
+        if (!exists.empty()) exists[i] = present;
+      }
+    }
+  });
+}
+
+void DynamicTable::Upsert(const KeyView& keys, std::span<const float> values) {
+  CheckKeys(keys, "Upsert");
+  const int64_t n = keys.size();
+  const int64_t dim = spec_.dim;
+  CheckSize(values.size(), n * dim, "values", "Upsert", n);
+  VisitKeys(keys, [&](const auto& acc) {
+    const Grouped g = Group(acc, n);
+    for (size_t s = 0; s < shards_.size(); ++s) {
+      const uint32_t begin = g.starts[s], end = g.starts[s + 1];
+      if (begin == end) continue;
+      Shard& sh = *shards_[s];
+      const uint32_t* pos = g.order.data() + begin;
+      std::unique_lock lock(sh.mu);
+      Pipeline(sh, g.hashes.data(), pos, end - begin, [&](int64_t k, uint32_t e) {
+        const uint32_t i = pos[k];
+        if (e == kEmpty || !sh.KeyEquals(e, g.hashes[i], acc.Int(i), acc.Str(i))) {
+          e = sh.Find(g.hashes[i], acc.Int(i), acc.Str(i));
+        }
+        if (e == kEmpty) {
+          e = sh.Insert(g.hashes[i], acc.Int(i), acc.Str(i), spec_.name);
+          InitSlots(sh, e);
+        }
+        WriteRow(sh, e, values.data() + int64_t{i} * dim);
+      });
+    }
+  });
+}
+
+void DynamicTable::Accumulate(const KeyView& keys, std::span<const float> values,
+                              std::span<const bool> exists_at_lookup) {
+  CheckKeys(keys, "Accumulate");
+  const int64_t n = keys.size();
+  const int64_t dim = spec_.dim;
+  CheckSize(values.size(), n * dim, "values", "Accumulate", n);
+  CheckSize(exists_at_lookup.size(), n, "exists flags", "Accumulate", n);
+  VisitKeys(keys, [&](const auto& acc) {
+    const Grouped g = Group(acc, n);
+    std::vector<float> scratch(static_cast<size_t>(dim));
+    for (size_t s = 0; s < shards_.size(); ++s) {
+      const uint32_t begin = g.starts[s], end = g.starts[s + 1];
+      if (begin == end) continue;
+      Shard& sh = *shards_[s];
+      const uint32_t* pos = g.order.data() + begin;
+      std::unique_lock lock(sh.mu);
+      Pipeline(sh, g.hashes.data(), pos, end - begin, [&](int64_t k, uint32_t e) {
+        const uint32_t i = pos[k];
+        if (e == kEmpty || !sh.KeyEquals(e, g.hashes[i], acc.Int(i), acc.Str(i))) {
+          e = sh.Find(g.hashes[i], acc.Int(i), acc.Str(i));
+        }
+        const float* in = values.data() + int64_t{i} * dim;
+        const bool found = e != kEmpty;
+        if (found && exists_at_lookup[i]) {
+          float* row = layout_.dtype == ValueDtype::kFloat32
+                           ? reinterpret_cast<float*>(sh.payload(e))
+                           : scratch.data();
+          if (row == scratch.data()) ReadRow(sh, e, row);
+          for (int64_t c = 0; c < dim; ++c) row[c] += in[c];
+          if (row == scratch.data()) WriteRow(sh, e, row);
+        } else if (!found && !exists_at_lookup[i]) {
+          e = sh.Insert(g.hashes[i], acc.Int(i), acc.Str(i), spec_.name);
+          WriteRow(sh, e, in);
+          InitSlots(sh, e);
+        }
+      });
+    }
+  });
+}
+
+void DynamicTable::UpdateRows(const KeyView& keys, MissingKeys missing, RowUpdateFn fn) {
+  CheckKeys(keys, "UpdateRows");
+  const int64_t n = keys.size();
+  const int64_t dim = spec_.dim;
+  VisitKeys(keys, [&](const auto& acc) {
+    const Grouped g = Group(acc, n);
+    std::vector<float> scratch(static_cast<size_t>(dim));
+    const bool direct = layout_.dtype == ValueDtype::kFloat32;
+    for (size_t s = 0; s < shards_.size(); ++s) {
+      const uint32_t begin = g.starts[s], end = g.starts[s + 1];
+      if (begin == end) continue;
+      Shard& sh = *shards_[s];
+      const uint32_t* pos = g.order.data() + begin;
+      std::unique_lock lock(sh.mu);
+      Pipeline(sh, g.hashes.data(), pos, end - begin, [&](int64_t k, uint32_t e) {
+        const uint32_t i = pos[k];
+        if (e == kEmpty || !sh.KeyEquals(e, g.hashes[i], acc.Int(i), acc.Str(i))) {
+          e = sh.Find(g.hashes[i], acc.Int(i), acc.Str(i));
+        }
+        const bool existed = e != kEmpty;
+        if (!existed) {
+          if (missing == MissingKeys::kSkip) return;
+          InitialRow(InitRowOf(acc, i, g.hashes[i]), scratch.data());
+          e = sh.Insert(g.hashes[i], acc.Int(i), acc.Str(i), spec_.name);
+          WriteRow(sh, e, scratch.data());
+          InitSlots(sh, e);
+        }
+        float* row = direct ? reinterpret_cast<float*>(sh.payload(e)) : scratch.data();
+        if (!direct) ReadRow(sh, e, row);
+        float* slots = layout_.num_slots > 0 ? Slots(sh, e) : nullptr;
+        fn(i, row, slots, sh.header(e)->meta, existed);
+        if (!direct) WriteRow(sh, e, row);
+      });
+    }
+  });
+}
+
+int64_t DynamicTable::Remove(const KeyView& keys) {
+  CheckKeys(keys, "Remove");
+  const int64_t n = keys.size();
+  return VisitKeys(keys, [&](const auto& acc) -> int64_t {
+    const Grouped g = Group(acc, n);
+    int64_t removed = 0;
+    for (size_t s = 0; s < shards_.size(); ++s) {
+      const uint32_t begin = g.starts[s], end = g.starts[s + 1];
+      if (begin == end) continue;
+      Shard& sh = *shards_[s];
+      std::unique_lock lock(sh.mu);
+      for (uint32_t k = begin; k < end; ++k) {
+        if (k + kAhead < end) sh.PrefetchHome(g.hashes[g.order[k + kAhead]]);
+        const uint32_t i = g.order[k];
+        removed += sh.Erase(g.hashes[i], acc.Int(i), acc.Str(i));
+      }
+    }
+    return removed;
+  });
+}
+
+void DynamicTable::Clear() {
+  std::vector<std::unique_lock<std::shared_mutex>> locks;
+  locks.reserve(shards_.size());
+  for (const auto& sh : shards_) locks.emplace_back(sh->mu);  // ascending order
+  for (const auto& sh : shards_) sh->Reset();
+}
+
+ExportedEntries DynamicTable::Export() const {
+  std::vector<std::shared_lock<std::shared_mutex>> locks;
+  locks.reserve(shards_.size());
+  for (const auto& sh : shards_) locks.emplace_back(sh->mu);  // ascending order
+  ExportedEntries out;
+  out.key_type = spec_.key_type;
+  const int64_t n = Size();
+  const int64_t dim = spec_.dim;
+  const int64_t slot_floats = spec_.num_slots() * dim;
+  switch (spec_.key_type) {
+    case KeyType::kInt64: out.int64_keys.reserve(n); break;
+    case KeyType::kInt32: out.int32_keys.reserve(n); break;
+    case KeyType::kString: out.string_keys.reserve(n); break;
+  }
+  out.values.resize(static_cast<size_t>(n * dim));
+  out.slots.resize(static_cast<size_t>(n * slot_floats));
+  out.meta.resize(static_cast<size_t>(n));
+  int64_t j = 0;
+  for (const auto& shard : shards_) {
+    const Shard& sh = *shard;
+    sh.ForEachEntry([&](uint32_t e) {
+      const EntryHeader* h = sh.header(e);
+      switch (spec_.key_type) {
+        case KeyType::kInt64: out.int64_keys.push_back(h->key); break;
+        case KeyType::kInt32: out.int32_keys.push_back(static_cast<int32_t>(h->key)); break;
+        case KeyType::kString: out.string_keys.push_back(sh.string_key(e)); break;
+      }
+      ReadRow(sh, e, out.values.data() + j * dim);
+      if (slot_floats > 0) {
+        std::memcpy(out.slots.data() + j * slot_floats, Slots(sh, e),
+                    static_cast<size_t>(slot_floats) * sizeof(float));
+      }
+      out.meta[j] = h->meta;
+      ++j;
+    });
+  }
+  return out;
+}
+
+void DynamicTable::Import(const KeyView& keys, std::span<const float> values,
+                          std::span<const float> slots, std::span<const EntryMeta> meta) {
+  CheckKeys(keys, "Import");
+  const int64_t n = keys.size();
+  const int64_t dim = spec_.dim;
+  const int64_t slot_floats = spec_.num_slots() * dim;
+  CheckSize(values.size(), n * dim, "values", "Import", n);
+  if (!slots.empty()) CheckSize(slots.size(), n * slot_floats, "slot values", "Import", n);
+  if (!meta.empty()) CheckSize(meta.size(), n, "meta records", "Import", n);
+  for (int64_t i = 0; i < n; ++i) {
+    const bool bad_value = !std::all_of(values.begin() + i * dim, values.begin() + (i + 1) * dim,
+                                        [](float x) { return std::isfinite(x); });
+    const bool bad_slot =
+        !slots.empty() && !std::all_of(slots.begin() + i * slot_floats,
+                                       slots.begin() + (i + 1) * slot_floats,
+                                       [](float x) { return std::isfinite(x); });
+    if (bad_value || bad_slot) {
+      throw InvalidArgument(Where() + ": Import found NaN or Inf in the " +
+                            (bad_value ? "values" : "slot values") + " of key " +
+                            KeyText(keys, i) +
+                            "; nothing was imported. Fix or drop that entry.");
+    }
+  }
+  // Build the new contents aside, then swap them in under all locks.
+  std::vector<std::unique_ptr<Shard>> fresh = MakeShards();
+  VisitKeys(keys, [&](const auto& acc) {
+    const Grouped g = Group(acc, n);
+    for (size_t s = 0; s < fresh.size(); ++s) {
+      Shard& sh = *fresh[s];
+      sh.Reserve(g.starts[s + 1] - g.starts[s]);
+      for (uint32_t k = g.starts[s]; k < g.starts[s + 1]; ++k) {
+        const uint32_t i = g.order[k];
+        uint32_t e = sh.Find(g.hashes[i], acc.Int(i), acc.Str(i));
+        if (e == kEmpty) e = sh.Insert(g.hashes[i], acc.Int(i), acc.Str(i), spec_.name);
+        WriteRow(sh, e, values.data() + int64_t{i} * dim);
+        if (slots.empty()) {
+          InitSlots(sh, e);
+        } else if (slot_floats > 0) {
+          std::memcpy(Slots(sh, e), slots.data() + int64_t{i} * slot_floats,
+                      static_cast<size_t>(slot_floats) * sizeof(float));
+        }
+        sh.header(e)->meta = meta.empty() ? EntryMeta{} : meta[i];
+      }
+    }
+  });
+  {
+    std::vector<std::unique_lock<std::shared_mutex>> locks;
+    locks.reserve(shards_.size());
+    for (const auto& sh : shards_) locks.emplace_back(sh->mu);  // ascending order
+    for (size_t s = 0; s < shards_.size(); ++s) shards_[s]->SwapContents(*fresh[s]);
+  }
+  // `fresh` now holds the old contents; freed here, with no lock held.
+}
+
+void DynamicTable::ForEachMeta(MetaFn fn) const {
+  for (const auto& shard : shards_) {
+    const Shard& sh = *shard;
+    std::shared_lock lock(sh.mu);
+    sh.ForEachEntry([&](uint32_t e) {
+      const EntryHeader* h = sh.header(e);
+      KeyRef key;
+      key.type = spec_.key_type;
+      if (spec_.key_type == KeyType::kString) {
+        key.string = sh.string_key(e);
+      } else {
+        key.integer = h->key;
+      }
+      fn(key, h->meta);
+    });
+  }
+}
+
+int64_t DynamicTable::EvictIf(EvictFn pred) {
+  int64_t removed = 0;
+  for (const auto& shard : shards_) {
+    Shard& sh = *shard;
+    std::unique_lock lock(sh.mu);
+    removed += sh.EraseIf([&](uint32_t e) {
+      const EntryHeader* h = sh.header(e);
+      KeyRef key;
+      key.type = spec_.key_type;
+      if (spec_.key_type == KeyType::kString) {
+        key.string = sh.string_key(e);
+      } else {
+        key.integer = h->key;
+      }
+      return pred(key, h->meta);
+    });
+  }
+  return removed;
+}
+
+}  // namespace
+}  // namespace internal
+
+std::unique_ptr<DynamicStore> NewDynamicTable(const DynamicTableOptions& options) {
+  return std::make_unique<internal::DynamicTable>(options);
+}
+
+}  // namespace embcol

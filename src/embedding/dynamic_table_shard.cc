@@ -1,0 +1,260 @@
+// One shard of the in-memory dynamic table: index, entry arena, growth and
+// removal. See the design note in dynamic_table.h.
+#include <algorithm>
+#include <bit>
+#include <cstdlib>
+#include <new>
+#include <utility>
+
+#include "embcol/errors.h"
+#include "embedding/dynamic_table.h"
+
+namespace embcol::internal {
+namespace {
+
+// Entries per chunk are capped so a chunk is about this many bytes.
+constexpr size_t kMaxChunkBytes = size_t{2} << 20;
+constexpr uint32_t kMinIndexCapacity = 16;
+constexpr uint32_t kMaxIndexCapacity = uint32_t{1} << 31;
+
+void* AlignedAlloc(size_t bytes) {
+  const size_t padded = (bytes + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, padded);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
+uint32_t GrowThreshold(uint32_t capacity) {
+  return static_cast<uint32_t>(uint64_t{capacity} * 3 / 4);
+}
+
+}  // namespace
+
+EntryLayout EntryLayout::Make(int64_t dim, ValueDtype dtype, int64_t num_slots) {
+  EntryLayout l;
+  l.dim = dim;
+  l.dtype = dtype;
+  l.num_slots = num_slots;
+  const size_t elem = dtype == ValueDtype::kFloat32 ? 4 : 2;
+  l.value_bytes = static_cast<size_t>(dim) * elem;
+  l.slots_offset = (l.value_bytes + 3) / 4 * 4;
+  l.stride = l.slots_offset + static_cast<size_t>(num_slots * dim) * sizeof(float);
+  const size_t per_entry = sizeof(EntryHeader) + l.stride;
+  int shift = kMinChunkShift;
+  while (shift < kOffsetBits && (per_entry << (shift + 1)) <= kMaxChunkBytes) ++shift;
+  l.max_chunk_shift = shift;
+  return l;
+}
+
+void Shard::FreeDeleter::operator()(void* p) const { std::free(p); }
+
+Shard::Shard(const EntryLayout* layout, bool string_keys, int64_t init_capacity)
+    : layout_(layout), string_keys_(string_keys) {
+  // Index slots so that init_capacity keys fit under the load limit.
+  const uint64_t want = static_cast<uint64_t>(std::max<int64_t>(init_capacity, 1)) * 4 / 3 + 1;
+  init_capacity_ = static_cast<uint32_t>(
+      std::clamp<uint64_t>(std::bit_ceil(want), kMinIndexCapacity, kMaxIndexCapacity));
+  InitIndex(init_capacity_);
+}
+
+Shard::~Shard() = default;
+
+void Shard::InitIndex(uint32_t capacity) {
+  index_.reset(static_cast<IndexSlot*>(AlignedAlloc(size_t{capacity} * sizeof(IndexSlot))));
+  std::fill_n(index_.get(), capacity, IndexSlot{0, kEmpty});
+  mask_ = capacity - 1;
+  grow_at_ = GrowThreshold(capacity);
+}
+
+uint32_t Shard::Find(uint64_t hash, int64_t int_key, std::string_view str) const {
+  const auto tag = static_cast<uint32_t>(hash);
+  for (uint32_t p = tag & mask_;; p = (p + 1) & mask_) {
+    const IndexSlot s = index_[p];
+    if (s.entry == kEmpty) return kEmpty;
+    if (s.tag == tag && KeyEquals(s.entry, hash, int_key, str)) return s.entry;
+  }
+}
+
+void Shard::PrefetchEntry(uint32_t e, size_t row_bytes) const {
+  __builtin_prefetch(header(e));
+  const char* row = reinterpret_cast<const char*>(payload(e));
+  // First and last byte of the row, and every cache line in between.
+  for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(row + off);
+  if (row_bytes > 0) __builtin_prefetch(row + row_bytes - 1);
+}
+
+uint32_t Shard::AllocateEntry(const std::string& table) {
+  if (!free_.empty()) {
+    const uint32_t e = free_.back();
+    free_.pop_back();
+    return e;
+  }
+  const auto num_chunks = static_cast<uint32_t>(chunks_.size());
+  if (num_chunks == 0 || used_in_last_chunk_ == (uint32_t{1} << ChunkShift(num_chunks - 1))) {
+    if (num_chunks == kMaxChunks) {
+      throw OutOfRange("Dynamic table '" + table +
+                       "': a shard ran out of entry ids; create the table with more "
+                       "shards (num_shards) to hold this many keys.");
+    }
+    const size_t entries = size_t{1} << ChunkShift(num_chunks);
+    // Reserve the vectors first so a failed allocation leaves them aligned.
+    chunks_.reserve(num_chunks + 1);
+    if (string_keys_) strings_.reserve(num_chunks + 1);
+    std::unique_ptr<std::byte[], FreeDeleter> chunk(
+        static_cast<std::byte*>(AlignedAlloc(entries * (sizeof(EntryHeader) + layout_->stride))));
+    if (string_keys_) strings_.push_back(std::make_unique<std::string[]>(entries));
+    chunks_.push_back(std::move(chunk));
+    used_in_last_chunk_ = 0;
+  }
+  const auto c = static_cast<uint32_t>(chunks_.size() - 1);
+  return (c << kOffsetBits) | used_in_last_chunk_++;
+}
+
+void Shard::FreeEntry(uint32_t e) {
+  free_.push_back(e);
+  if (string_keys_) {
+    std::string& s = strings_[e >> kOffsetBits][e & kOffsetMask];
+    std::string().swap(s);
+  }
+}
+
+uint32_t Shard::Insert(uint64_t hash, int64_t int_key, std::string_view str,
+                       const std::string& table) {
+  const int64_t n = size();
+  if (n + 1 > grow_at_) {
+    if (mask_ + 1 >= kMaxIndexCapacity) {
+      throw OutOfRange("Dynamic table '" + table +
+                       "': a shard's index is at its maximum size; create the table with "
+                       "more shards (num_shards) to hold this many keys.");
+    }
+    Rehash((mask_ + 1) * 2);
+  }
+  const uint32_t e = AllocateEntry(table);
+  EntryHeader* h = header(e);
+  if (string_keys_) {
+    try {
+      strings_[e >> kOffsetBits][e & kOffsetMask].assign(str);
+    } catch (...) {
+      free_.push_back(e);
+      throw;
+    }
+    h->key = static_cast<int64_t>(hash);
+  } else {
+    h->key = int_key;
+  }
+  h->meta = EntryMeta{};
+  const auto tag = static_cast<uint32_t>(hash);
+  uint32_t p = tag & mask_;
+  while (index_[p].entry != kEmpty) p = (p + 1) & mask_;
+  index_[p] = IndexSlot{tag, e};
+  size_.store(n + 1, std::memory_order_relaxed);
+  return e;
+}
+
+void Shard::Rehash(uint32_t new_capacity) {
+  std::unique_ptr<IndexSlot[], FreeDeleter> old = std::move(index_);
+  const uint32_t old_capacity = mask_ + 1;
+  InitIndex(new_capacity);
+  for (uint32_t i = 0; i < old_capacity; ++i) {
+    const IndexSlot s = old[i];
+    if (s.entry == kEmpty) continue;
+    uint32_t p = s.tag & mask_;
+    while (index_[p].entry != kEmpty) p = (p + 1) & mask_;
+    index_[p] = s;
+  }
+}
+
+void Shard::Reserve(int64_t n) {
+  while (n > grow_at_ && mask_ + 1 < kMaxIndexCapacity) Rehash((mask_ + 1) * 2);
+}
+
+// Backward shift deletion (Knuth 6.4, Algorithm R): empty `pos`, then move
+// later slots of the run back into the hole when their home allows it.
+void Shard::EraseSlot(uint32_t pos) {
+  uint32_t hole = pos;
+  for (uint32_t j = (hole + 1) & mask_;; j = (j + 1) & mask_) {
+    const IndexSlot s = index_[j];
+    if (s.entry == kEmpty) break;
+    const uint32_t home = s.tag & mask_;
+    // The slot at j may fill the hole iff its home is not in (hole, j]
+    // (cyclically): then the hole lies on its probe run.
+    const bool home_in_between =
+        hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    if (!home_in_between) {
+      index_[hole] = s;
+      hole = j;
+    }
+  }
+  index_[hole] = IndexSlot{0, kEmpty};
+  size_.store(size() - 1, std::memory_order_relaxed);
+}
+
+bool Shard::Erase(uint64_t hash, int64_t int_key, std::string_view str) {
+  const auto tag = static_cast<uint32_t>(hash);
+  for (uint32_t p = tag & mask_;; p = (p + 1) & mask_) {
+    const IndexSlot s = index_[p];
+    if (s.entry == kEmpty) return false;
+    if (s.tag == tag && KeyEquals(s.entry, hash, int_key, str)) {
+      FreeEntry(s.entry);  // may throw (free-list growth) before any change
+      EraseSlot(p);
+      return true;
+    }
+  }
+}
+
+void Shard::EraseEntry(uint32_t e) {
+  const EntryHeader* h = header(e);
+  const uint64_t hash = string_keys_ ? static_cast<uint64_t>(h->key)
+                                     : Fmix64(static_cast<uint64_t>(h->key));
+  for (uint32_t p = static_cast<uint32_t>(hash) & mask_;; p = (p + 1) & mask_) {
+    if (index_[p].entry == e) {
+      FreeEntry(e);
+      EraseSlot(p);
+      return;
+    }
+  }
+}
+
+void Shard::Reset() {
+  chunks_.clear();
+  strings_.clear();
+  free_.clear();
+  free_.shrink_to_fit();
+  used_in_last_chunk_ = 0;
+  InitIndex(init_capacity_);
+  size_.store(0, std::memory_order_relaxed);
+}
+
+void Shard::SwapContents(Shard& other) {
+  std::swap(index_, other.index_);
+  std::swap(mask_, other.mask_);
+  std::swap(grow_at_, other.grow_at_);
+  chunks_.swap(other.chunks_);
+  std::swap(used_in_last_chunk_, other.used_in_last_chunk_);
+  free_.swap(other.free_);
+  strings_.swap(other.strings_);
+  const int64_t mine = size();
+  size_.store(other.size(), std::memory_order_relaxed);
+  other.size_.store(mine, std::memory_order_relaxed);
+}
+
+int64_t Shard::MemoryBytes() const {
+  int64_t bytes = static_cast<int64_t>(sizeof(Shard)) +
+                  static_cast<int64_t>(mask_ + 1) * static_cast<int64_t>(sizeof(IndexSlot)) +
+                  static_cast<int64_t>(free_.capacity() * sizeof(uint32_t)) +
+                  static_cast<int64_t>(chunks_.capacity() * sizeof(void*));
+  for (uint32_t c = 0; c < chunks_.size(); ++c) {
+    const size_t entries = size_t{1} << ChunkShift(c);
+    bytes += static_cast<int64_t>(entries * (sizeof(EntryHeader) + layout_->stride));
+    if (string_keys_) {
+      for (size_t i = 0; i < entries; ++i) {
+        const std::string& s = strings_[c][i];
+        bytes += static_cast<int64_t>(sizeof(std::string));
+        if (s.capacity() > 15) bytes += static_cast<int64_t>(s.capacity() + 1);
+      }
+    }
+  }
+  return bytes;
+}
+
+}  // namespace embcol::internal
