@@ -21,7 +21,9 @@
 //     atomic<int64> size;                    // live entries (read unlocked)
 //   };
 //   entry id e = (chunk << 20) | offset.  Chunk c holds E_c entries,
-//   E_c = min(16 << c, E_max) (E_max ~ 2 MiB of entries), laid out as
+//   E_c = min(16 << c, E_max) (E_max: as many as fit in 4 MiB, allocated
+//   2 MiB-aligned as transparent huge pages: random row reads then cost
+//   one TLB entry per 2 MiB instead of per 4 KiB), laid out as
 //     Header headers[E_c];                   // {int64 key; EntryMeta meta}
 //     byte   payload[E_c][stride];           // row (dim x storage dtype),
 //                                            // then num_slots x dim float32
@@ -104,7 +106,7 @@ struct EntryLayout {
   size_t value_bytes = 0;  // dim * sizeof(storage element)
   size_t slots_offset = 0; // value_bytes rounded up to 4
   size_t stride = 0;       // payload bytes per entry
-  int max_chunk_shift = 4; // E_max = 1 << max_chunk_shift
+  uint32_t max_chunk_entries = 16;  // E_max: a chunk of about 4 MiB
 
   static EntryLayout Make(int64_t dim, ValueDtype dtype, int64_t num_slots);
 };
@@ -146,9 +148,7 @@ class Shard {
     return reinterpret_cast<EntryHeader*>(chunks_[e >> kOffsetBits].get()) + (e & kOffsetMask);
   }
   std::byte* payload(uint32_t e) const {
-    const uint32_t c = e >> kOffsetBits;
-    return chunks_[c].get() + (size_t{sizeof(EntryHeader)} << ChunkShift(c)) +
-           (e & kOffsetMask) * layout_->stride;
+    return payloads_[e >> kOffsetBits] + (e & kOffsetMask) * layout_->stride;
   }
   const std::string& string_key(uint32_t e) const {
     return strings_[e >> kOffsetBits][e & kOffsetMask];
@@ -209,9 +209,9 @@ class Shard {
   struct FreeDeleter {
     void operator()(void* p) const;
   };
-  int ChunkShift(uint32_t c) const {
-    const int s = kMinChunkShift + static_cast<int>(c);
-    return s < layout_->max_chunk_shift ? s : layout_->max_chunk_shift;
+  uint32_t ChunkEntries(uint32_t c) const {
+    const uint32_t geometric = uint32_t{1} << (kMinChunkShift + (c < 16 ? c : 16));
+    return geometric < layout_->max_chunk_entries ? geometric : layout_->max_chunk_entries;
   }
   uint32_t AllocateEntry(const std::string& table);
   void FreeEntry(uint32_t e);
@@ -228,6 +228,7 @@ class Shard {
   uint32_t mask_ = 0;
   uint32_t grow_at_ = 0;  // size that forces a doubling: cap * 3/4
   std::vector<std::unique_ptr<std::byte[], FreeDeleter>> chunks_;
+  std::vector<std::byte*> payloads_;  // payloads_[c]: chunk c's payload array
   uint32_t used_in_last_chunk_ = 0;
   std::vector<uint32_t> free_;
   // String tables only: strings_[c][offset] is the key of entry (c, offset).

@@ -6,21 +6,31 @@
 #include <new>
 #include <utility>
 
+#include <sys/mman.h>
+
 #include "embcol/errors.h"
 #include "embedding/dynamic_table.h"
 
 namespace embcol::internal {
 namespace {
 
-// Entries per chunk are capped so a chunk is about this many bytes.
-constexpr size_t kMaxChunkBytes = size_t{2} << 20;
+// Entries per chunk are capped so a chunk is at most this many bytes.
+constexpr size_t kMaxChunkBytes = size_t{4} << 20;
+constexpr size_t kHugePage = size_t{2} << 20;
 constexpr uint32_t kMinIndexCapacity = 16;
 constexpr uint32_t kMaxIndexCapacity = uint32_t{1} << 31;
 
+// 64-byte aligned; blocks of a huge page or more are huge-page aligned and
+// advised to use transparent huge pages (advice only: without THP they get
+// ordinary pages).
 void* AlignedAlloc(size_t bytes) {
-  const size_t padded = (bytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, padded);
+  const size_t align = bytes >= kHugePage ? kHugePage : 64;
+  const size_t padded = (bytes + align - 1) / align * align;
+  void* p = std::aligned_alloc(align, padded);
   if (p == nullptr) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+  if (align == kHugePage) (void)madvise(p, padded, MADV_HUGEPAGE);
+#endif
   return p;
 }
 
@@ -40,9 +50,8 @@ EntryLayout EntryLayout::Make(int64_t dim, ValueDtype dtype, int64_t num_slots) 
   l.slots_offset = (l.value_bytes + 3) / 4 * 4;
   l.stride = l.slots_offset + static_cast<size_t>(num_slots * dim) * sizeof(float);
   const size_t per_entry = sizeof(EntryHeader) + l.stride;
-  int shift = kMinChunkShift;
-  while (shift < kOffsetBits && (per_entry << (shift + 1)) <= kMaxChunkBytes) ++shift;
-  l.max_chunk_shift = shift;
+  l.max_chunk_entries = static_cast<uint32_t>(
+      std::clamp<size_t>(kMaxChunkBytes / per_entry, size_t{1} << kMinChunkShift, kOffsetMask));
   return l;
 }
 
@@ -90,19 +99,21 @@ uint32_t Shard::AllocateEntry(const std::string& table) {
     return e;
   }
   const auto num_chunks = static_cast<uint32_t>(chunks_.size());
-  if (num_chunks == 0 || used_in_last_chunk_ == (uint32_t{1} << ChunkShift(num_chunks - 1))) {
+  if (num_chunks == 0 || used_in_last_chunk_ == ChunkEntries(num_chunks - 1)) {
     if (num_chunks == kMaxChunks) {
       throw OutOfRange("Dynamic table '" + table +
                        "': a shard ran out of entry ids; create the table with more "
                        "shards (num_shards) to hold this many keys.");
     }
-    const size_t entries = size_t{1} << ChunkShift(num_chunks);
+    const size_t entries = ChunkEntries(num_chunks);
     // Reserve the vectors first so a failed allocation leaves them aligned.
     chunks_.reserve(num_chunks + 1);
+    payloads_.reserve(num_chunks + 1);
     if (string_keys_) strings_.reserve(num_chunks + 1);
     std::unique_ptr<std::byte[], FreeDeleter> chunk(
         static_cast<std::byte*>(AlignedAlloc(entries * (sizeof(EntryHeader) + layout_->stride))));
     if (string_keys_) strings_.push_back(std::make_unique<std::string[]>(entries));
+    payloads_.push_back(chunk.get() + entries * sizeof(EntryHeader));
     chunks_.push_back(std::move(chunk));
     used_in_last_chunk_ = 0;
   }
@@ -217,6 +228,7 @@ void Shard::EraseEntry(uint32_t e) {
 
 void Shard::Reset() {
   chunks_.clear();
+  payloads_.clear();
   strings_.clear();
   free_.clear();
   free_.shrink_to_fit();
@@ -230,6 +242,7 @@ void Shard::SwapContents(Shard& other) {
   std::swap(mask_, other.mask_);
   std::swap(grow_at_, other.grow_at_);
   chunks_.swap(other.chunks_);
+  payloads_.swap(other.payloads_);
   std::swap(used_in_last_chunk_, other.used_in_last_chunk_);
   free_.swap(other.free_);
   strings_.swap(other.strings_);
@@ -242,9 +255,9 @@ int64_t Shard::MemoryBytes() const {
   int64_t bytes = static_cast<int64_t>(sizeof(Shard)) +
                   static_cast<int64_t>(mask_ + 1) * static_cast<int64_t>(sizeof(IndexSlot)) +
                   static_cast<int64_t>(free_.capacity() * sizeof(uint32_t)) +
-                  static_cast<int64_t>(chunks_.capacity() * sizeof(void*));
+                  static_cast<int64_t>(chunks_.capacity() * 2 * sizeof(void*));
   for (uint32_t c = 0; c < chunks_.size(); ++c) {
-    const size_t entries = size_t{1} << ChunkShift(c);
+    const size_t entries = ChunkEntries(c);
     bytes += static_cast<int64_t>(entries * (sizeof(EntryHeader) + layout_->stride));
     if (string_keys_) {
       for (size_t i = 0; i < entries; ++i) {
