@@ -109,7 +109,7 @@ struct TtlRestrictPolicyOptions {
 };
 
 // Beyond TFRA: time-to-live in global steps. ApplyUpdate sets last_update =
-// global_step (truncated to uint32) for the keys of the step and, at most
+// global_step (stored saturated at UINT32_MAX) for the keys of the step and, at most
 // every scan_every_steps, evicts the shard's expired entries. Restrict works
 // as in TFRA with last_update as the status (least recently updated go
 // first). Throws InvalidArgument for ttl_steps < 1 or scan_every_steps < 0.
@@ -126,7 +126,8 @@ struct CapacityRestrictPolicyOptions {
   int64_t capacity_per_shard = 0;
 
   // kLru (the default) or kLfu. Both modes record last_update = global_step
-  // and frequency += 1 (once per occurrence, like FrequencyRestrictPolicy).
+  // and frequency += 1 per step the key appears in (duplicates within one
+  // batch count once, like FrequencyRestrictPolicy).
   CapacityEvictionMode mode = CapacityEvictionMode::kLru;
 
   // Eviction starts when a shard's size exceeds
@@ -137,7 +138,11 @@ struct CapacityRestrictPolicyOptions {
   double slack = 0.05;
 };
 
-// Beyond TFRA: a per-shard LRU or LFU cap enforced during ApplyUpdate.
+// Beyond TFRA: a per-shard LRU or LFU cap enforced during ApplyUpdate: when
+// the shard holds more than floor(capacity_per_shard * (1 + slack)) keys
+// after the step's update, the lowest-status keys are evicted until it holds
+// capacity_per_shard. Under LFU a newly admitted key (frequency 1) is the
+// first candidate; pair LFU with an admission filter to protect new keys.
 // Ties: any of the tied keys may go (the keys of the current step are never
 // preferred over older ones with the same status). Restrict works as in
 // TFRA with the mode's status. Throws InvalidArgument for a bad option.
