@@ -5,8 +5,10 @@
 // deduplicated (with_unique, tf.unique order), looked up, optionally clipped
 // to max_norm per row (tf.clip_by_norm) and gathered back. The combiner is
 // only stored, as in TFRA. With a TrainingContext the call goes through
-// Variable::Forward (train mode inserts admitted keys); without one it is a
-// pure lookup that never inserts.
+// Variable::Forward (train mode inserts admitted keys; ids are always
+// deduplicated there, so duplicates share one row and one update); without
+// one it is a pure lookup that never inserts. max_norm clips the returned
+// rows; the context keeps the unclipped rows as read.
 //
 // SquashedEmbedding::call reduces that result with the combiner (sum, mean,
 // min, max, prod, std = population std): a 2-D result (n, dim) is reduced

@@ -474,7 +474,7 @@ void Variable::Forward(const KeyView& keys, std::span<float> out, TrainingContex
                           " keys needs an output of " + std::to_string(keys.size() * dim()) +
                           " floats, got " + std::to_string(out.size()) + ".");
   }
-  Route(keys);  // key type check before any work
+  if (keys.type() != options_.key_dtype) Route(keys);  // throws the key-type error
   *ctx = TrainingContext();
   ctx->train = model_mode() == ModelMode::kTrain && options_.trainable;
   Unique(keys, &ctx->unique_keys, &ctx->inverse);

@@ -8,6 +8,8 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -352,6 +354,68 @@ TEST(DynamicVariableTest, EmbeddingLookupSparseCombines) {
   DenseTensor out3 = safe_embedding_lookup_sparse(var, sp3, Combiner::kSum);
   EXPECT_EQ(out3.shape, (std::vector<int64_t>{1, 2, 1}));
   EXPECT_EQ(out3.values, (std::vector<float>{0, 3}));
+}
+
+// Model test (STYLE: stateful parts against a model): random upsert, accum,
+// remove, lookup and import on a 3-shard variable with a custom partitioner,
+// compared with a std::map after every step. Replayable from the seed.
+TEST(DynamicVariableTest, MatchesMapModelUnderRandomOperations) {
+  const uint32_t seed = 20260101;
+  std::mt19937 rng(seed);
+  VariableOptions o = Options("model", 2, 3);
+  o.partitioner = [](const KeyRef& key, int n) { return static_cast<int>((key.integer + 1000) % n); };
+  Variable var(std::move(o));
+  std::map<int64_t, std::vector<float>> model;
+  auto random_keys = [&](int n) {
+    std::vector<int64_t> keys;
+    for (int i = 0; i < n; ++i) keys.push_back(static_cast<int64_t>(rng() % 40) - 20);
+    return keys;
+  };
+  for (int step = 0; step < 300; ++step) {
+    SCOPED_TRACE("seed " + std::to_string(seed) + " step " + std::to_string(step));
+    const int op = rng() % 5;
+    std::vector<int64_t> keys = random_keys(1 + rng() % 6);
+    if (op == 0) {
+      std::vector<float> values;
+      for (size_t i = 0; i < keys.size() * 2; ++i) values.push_back(static_cast<float>(rng() % 9));
+      var.upsert(KeyView(keys), values);
+      for (size_t i = 0; i < keys.size(); ++i) model[keys[i]] = {values[2 * i], values[2 * i + 1]};
+    } else if (op == 1) {
+      LookupResult before = var.lookup(KeyView(keys), true);
+      std::vector<float> after = before.values;
+      for (float& v : after) v += 1.0f;
+      var.accum(KeyView(keys), before.values, after, before.exists);
+      // Per occurrence: present -> +1; absent -> insert [1, 1] unless an
+      // earlier occurrence in this batch inserted it (then ignored).
+      for (size_t i = 0; i < keys.size(); ++i) {
+        const bool was = before.exists[i];
+        const bool found = model.count(keys[i]) > 0;
+        if (found && was) {
+          for (float& v : model[keys[i]]) v += 1.0f;
+        } else if (!found && !was) {
+          model[keys[i]] = {1.0f, 1.0f};
+        }
+      }
+    } else if (op == 2) {
+      int64_t expected = 0;
+      for (int64_t k : keys) expected += model.erase(k);
+      EXPECT_EQ(var.remove(KeyView(keys)), expected);
+    } else if (op == 3 && step % 50 == 3) {
+      ExportedEntries e = var.export_();
+      var.clear();
+      EXPECT_EQ(var.size(), 0);
+      var.import_(e);
+    } else {
+      LookupResult r = var.lookup(KeyView(keys), true);
+      for (size_t i = 0; i < keys.size(); ++i) {
+        auto it = model.find(keys[i]);
+        EXPECT_EQ(r.exists[i], it != model.end());
+        const std::vector<float> want = it == model.end() ? std::vector<float>{0, 0} : it->second;
+        EXPECT_EQ(std::vector<float>(r.values.begin() + 2 * i, r.values.begin() + 2 * i + 2), want);
+      }
+    }
+    ASSERT_EQ(var.size(), static_cast<int64_t>(model.size()));
+  }
 }
 
 TEST(DynamicVariableTest, ConstructionErrorsNameTheVariable) {
