@@ -143,8 +143,9 @@ struct CapacityRestrictPolicyOptions {
 // after the step's update, the lowest-status keys are evicted until it holds
 // capacity_per_shard. Under LFU a newly admitted key (frequency 1) is the
 // first candidate; pair LFU with an admission filter to protect new keys.
-// Ties: any of the tied keys may go (the keys of the current step are never
-// preferred over older ones with the same status). Restrict works as in
+// Ties: any of the tied keys may go, including keys of the current step
+// (under LRU those carry the newest step, so they tie only with each other,
+// when more than capacity_per_shard keys share it). Restrict works as in
 // TFRA with the mode's status. Throws InvalidArgument for a bad option.
 std::unique_ptr<RestrictPolicy> NewCapacityRestrictPolicy(CapacityRestrictPolicyOptions options);
 

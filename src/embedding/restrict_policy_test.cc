@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "embcol/dynamic_table.h"
@@ -377,6 +378,29 @@ TEST_P(RestrictPolicyTest, EvictionRemovesSlotsAndMetaWithTheRow) {
   EXPECT_EQ(MetaOf(*store, 2).frequency, 2u);
 }
 
+TEST(RestrictPolicyStringKeysTest, FrequencyAndRestrictOnStringKeys) {
+  DynamicTableOptions options;
+  options.spec = Spec();
+  options.spec.key_type = KeyType::kString;
+  auto store = NewDynamicTable(options);
+  auto policy = NewFrequencyRestrictPolicy();
+  auto step = [&](std::vector<std::string> keys) {
+    std::vector<float> values(keys.size() * 2);
+    store->LookupOrInit(KeyView(keys), values);
+    policy->ApplyUpdate(*store, KeyView(keys), 0);
+  };
+  step({"a", "a", "b", "c"});
+  step({"b", "c", "c"});
+  step({"c"});
+  ExportedEntries e = store->Export();
+  std::map<std::string, uint32_t> freq;
+  for (int64_t i = 0; i < e.size(); ++i) freq[e.string_keys[i]] = e.meta[i].frequency;
+  EXPECT_EQ(freq, (std::map<std::string, uint32_t>{{"a", 1}, {"b", 2}, {"c", 3}}));
+  std::vector<DynamicStore*> shards = {store.get()};
+  EXPECT_EQ(policy->Restrict(shards, 1, std::nullopt, "words"), 2);
+  EXPECT_EQ(store->Export().string_keys, std::vector<std::string>{"c"});
+}
+
 // ---- TtlRestrictPolicy ----
 
 TEST_P(RestrictPolicyTest, TtlEvictsAtTheRightStep) {
@@ -667,6 +691,29 @@ TEST(AdmissionFilterTest, RejectsBadArguments) {
   EXPECT_THROW(filter->Admit(KeyView(keys), std::span<const bool>(flags, 1),
                              std::span<bool>(flags, 2)),
                InvalidArgument);
+}
+
+TEST(AdmissionFilterTest, ConcurrentCallersEachSeeTheirKeysAdmitted) {
+  constexpr int kThreads = 4;
+  constexpr int64_t kKeys = 200;
+  constexpr int64_t kMinCount = 5;
+  auto filter = NewCounterAdmissionFilter(kMinCount);
+  std::vector<int64_t> admitted_on(kThreads * kKeys, -1);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<int64_t> keys(kKeys);
+      for (int64_t i = 0; i < kKeys; ++i) keys[i] = t * kKeys + i;  // disjoint per thread
+      for (int64_t round = 1; round <= kMinCount + 1; ++round) {
+        const std::vector<bool> out = AdmitBatch(*filter, keys);
+        for (int64_t i = 0; i < kKeys; ++i) {
+          if (out[i] && admitted_on[keys[i]] < 0) admitted_on[keys[i]] = round;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int64_t k = 0; k < kThreads * kKeys; ++k) EXPECT_EQ(admitted_on[k], kMinCount) << k;
 }
 
 TEST(AdmissionFilterTest, ConfigRoundTrip) {
