@@ -66,8 +66,8 @@ using Clock = std::chrono::steady_clock;
 struct Options {
   int64_t keys = 10'000'000;   // present keys in every table
   int64_t batch_size = 4096 * 20;
-  int batches = 12;            // batches per thread per timed repetition
-  int init_batches = 4;        // same, for lookup_or_init (each adds keys)
+  int batches = 24;            // batches per thread per timed repetition
+  int init_batches = 8;        // same, for lookup_or_init (each adds keys)
   int reps = 5;
   std::vector<int> threads = {1, 2};
   std::string ops = "lookup,upsert,lookup_or_init";  // which to run
@@ -769,14 +769,14 @@ int Bench::Run() {
       const double vs_cuckoo = r.embcol.median / r.cuckoo.median;
       if (r.cuckoo.valid && vs_cuckoo < 3.0) {
         ++missed;
-        std::printf("- MISSED: %s, %s, %d thread(s): %.2fx libcuckoo (target 3x)\n",
+        std::printf("- MISSED: %s, %s, %d thread(s): %.3fx libcuckoo (target 3x)\n",
                     OpName(r.op), DistName(r.dist), r.threads, vs_cuckoo);
       }
       if (r.op == Op::kLookup && r.gather.valid) {
         const double vs_gather = r.embcol.median / r.gather.median;
         if (vs_gather < 0.5) {
           ++missed;
-          std::printf("- MISSED: %s, %s, %d thread(s): %.2fx the fixed gather "
+          std::printf("- MISSED: %s, %s, %d thread(s): %.3fx the fixed gather "
                       "(target 0.5x)\n",
                       OpName(r.op), DistName(r.dist), r.threads, vs_gather);
         }

@@ -10,7 +10,7 @@
 #   bench/run_dynamic_table_bench.sh --reps=7        # flags go to the bench
 #
 # EMBCOL_BENCH_NO_DOC=1 prints the figures without touching the doc.
-# The full run takes about 5 minutes on 2 cores and needs ~12 GiB of memory.
+# The full run takes about 3 minutes on 2 cores and needs ~12 GiB of memory.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
