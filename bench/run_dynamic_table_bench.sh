@@ -29,7 +29,9 @@ cmake --build "$build" --target dynamic_table_bench -j "$(nproc)"
 
 out="$(mktemp)"
 trap 'rm -f "$out" "$out.block" "$out.doc"' EXIT
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 "$build/dynamic_table_bench" "$@" | tee "$out"
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 if [ "${EMBCOL_BENCH_NO_DOC:-0}" = "1" ]; then
   exit 0
@@ -66,6 +68,7 @@ fi
   echo "$begin_marker"
   echo
   echo "Run $(date -u +%Y-%m-%d) at commit ${commit}${dirty} on ${model}, ${cores} cores, ${mem_gib} GiB;"
+  echo "load average (1/5/15 min) before the run ${load_before}, after ${load_after}: the bench itself adds about 1-2, more means other work shared the cores;"
   echo "reproduce with \`bench/run_dynamic_table_bench.sh$( [ $# -gt 0 ] && printf ' %s' "$@")\`$( [ -n "${EMBCOL_BENCH_KEYS:-}" ] && echo " with EMBCOL_BENCH_KEYS=${EMBCOL_BENCH_KEYS}")."
   echo
   cat "$out"
