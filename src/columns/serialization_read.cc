@@ -60,9 +60,8 @@ void FlattenDefault(const json& value, const std::vector<int64_t>& shape, size_t
   }
 }
 
-ColumnPtr ReadNumeric(const json& c, DeserializeContext&, const std::string& path) {
-  CheckKeys(c, path, {"key", "shape", "default_value", "dtype", "normalizer_fn"});
-  const std::string key = GetString(c, path, "key");
+// The "shape" of a numeric column: a list of ints >= 1.
+std::vector<int64_t> ReadShape(const json& c, const std::string& path) {
   const std::string shape_path = KeyPath(path, "shape");
   std::vector<int64_t> shape;
   const json& shape_items = RequireList(c["shape"], shape_path);
@@ -73,6 +72,13 @@ ColumnPtr ReadNumeric(const json& c, DeserializeContext&, const std::string& pat
                                             std::to_string(shape.back()) + ".");
     }
   }
+  return shape;
+}
+
+ColumnPtr ReadNumeric(const json& c, DeserializeContext&, const std::string& path) {
+  CheckKeys(c, path, {"key", "shape", "default_value", "dtype", "normalizer_fn"});
+  const std::string key = GetString(c, path, "key");
+  std::vector<int64_t> shape = ReadShape(c, path);
   const DType dtype = GetDType(c, path, "dtype", kIntDType | kFloatDType);
   if (!c["normalizer_fn"].is_null()) {
     PythonCode(KeyPath(path, "normalizer_fn"),
@@ -95,12 +101,7 @@ ColumnPtr ReadNumeric(const json& c, DeserializeContext&, const std::string& pat
 ColumnPtr ReadSequenceNumeric(const json& c, DeserializeContext&, const std::string& path) {
   CheckKeys(c, path, {"key", "shape", "default_value", "dtype", "normalizer_fn"});
   const std::string key = GetString(c, path, "key");
-  const std::string shape_path = KeyPath(path, "shape");
-  std::vector<int64_t> shape;
-  const json& shape_items = RequireList(c["shape"], shape_path);
-  for (size_t i = 0; i < shape_items.size(); ++i) {
-    shape.push_back(ToInt(shape_items[i], IndexPath(shape_path, i)));
-  }
+  std::vector<int64_t> shape = ReadShape(c, path);
   const DType dtype = GetDType(c, path, "dtype", kIntDType | kFloatDType);
   if (!c["normalizer_fn"].is_null()) {
     PythonCode(KeyPath(path, "normalizer_fn"),
