@@ -3,6 +3,7 @@
 #include "embcol/dynamic_table.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <mutex>
@@ -27,6 +28,12 @@ constexpr int64_t kDefaultInitCapacity = 8192;
 // Pipeline distance (keys) between the stages of a shard's batch loop.
 constexpr int64_t kAhead = 8;
 constexpr int64_t kRing = 16;  // > kAhead, power of two
+// Keys per window of a read batch: the shards a window touches stay
+// shared-locked while it runs (about a millisecond at most).
+constexpr int64_t kReadWindow = 8192;
+// LookupOrInit's windows are smaller, so the index lines phase 1 read are
+// still cached when phase 2 inserts the window's missing keys.
+constexpr int64_t kInitWindow = 2048;
 // Bytes of a row prefetched ahead; beyond this the hardware prefetcher
 // follows the sequential copy.
 constexpr size_t kMaxPrefetchBytes = 512;
@@ -135,13 +142,26 @@ class DynamicTable final : public DynamicStore {
     return keys.Int(i);
   }
 
-  // The pipeline of the design note over positions pos[0..m) of one shard:
-  // fn(k, candidate) for k = 0..m-1 in order, where candidate is the entry
-  // of the first index slot on the key's probe run with its tag (kEmpty if
-  // none). REQUIRES: sh.mu held.
-  template <typename Fn>
-  void Pipeline(const Shard& sh, const uint64_t* hashes, const uint32_t* pos, int64_t m,
-                Fn&& fn) const;
+  const Shard& ShardFor(uint64_t hash) const { return *shards_[ShardOf(hash)]; }
+
+  // The write pipeline of the design note over positions pos[0..m) of one
+  // shard: fn(k, e) for k = 0..m-1 in order, e the key's entry or kEmpty
+  // (probed again at its turn, so keys inserted by earlier calls of fn are
+  // found). src (optional): rows the writes will read, [n, dim] by batch
+  // position, prefetched with the entries. REQUIRES: sh.mu held exclusively.
+  template <typename Keys, typename Fn>
+  void WritePipeline(Shard& sh, const Keys& acc, const uint64_t* hashes, const uint32_t* pos,
+                     int64_t m, const float* src, Fn&& fn) const;
+
+  // The read path of the design note: hashes the keys window by window,
+  // locks the shards each window touches (shared, ascending) and calls
+  // fn(i, shard, e) for every position i in batch order, e the key's entry
+  // or kEmpty. fn must not take locks. After each window, with its locks
+  // released, after_window(begin, end) runs (LookupOrInit inserts there,
+  // while the window's index lines are still cached).
+  template <typename Keys, typename Fn, typename After>
+  void ReadBatch(const Keys& acc, int64_t n, int64_t window, std::vector<uint64_t>& hashes,
+                 Fn&& fn, After&& after_window) const;
 
   DynamicStoreSpec spec_;
   EntryLayout layout_;
@@ -255,21 +275,101 @@ Grouped DynamicTable::Group(const Keys& keys, int64_t n) const {
   return g;
 }
 
-template <typename Fn>
-void DynamicTable::Pipeline(const Shard& sh, const uint64_t* hashes, const uint32_t* pos,
-                            int64_t m, Fn&& fn) const {
+template <typename Keys, typename Fn>
+void DynamicTable::WritePipeline(Shard& sh, const Keys& acc, const uint64_t* hashes,
+                                 const uint32_t* pos, int64_t m, const float* src,
+                                 Fn&& fn) const {
   const size_t row_bytes = std::min(layout_.value_bytes, kMaxPrefetchBytes);
+  const size_t src_bytes = std::min(static_cast<size_t>(spec_.dim) * sizeof(float),
+                                    kMaxPrefetchBytes);
   uint32_t ring[kRing];
   for (int64_t j = 0; j < m + 2 * kAhead; ++j) {
     if (j < m) sh.PrefetchHome(hashes[pos[j]]);
     const int64_t k1 = j - kAhead;
     if (k1 >= 0 && k1 < m) {
-      const uint32_t c = sh.FirstTagMatch(static_cast<uint32_t>(hashes[pos[k1]]));
+      const uint32_t i = pos[k1];
+      const uint32_t c = sh.FirstKeyMatch(hashes[i], sh.SlotKey(hashes[i], acc.Int(i)));
       ring[k1 & (kRing - 1)] = c;
-      if (c != kEmpty) sh.PrefetchEntry(c, row_bytes);
+      if (c != kEmpty) sh.PrefetchEntry(c, row_bytes, /*for_write=*/true);
+      if (src != nullptr) {
+        const char* row = reinterpret_cast<const char*>(src + int64_t{i} * spec_.dim);
+        for (size_t off = 0; off < src_bytes; off += 64) PrefetchLine(row + off);
+      }
     }
     const int64_t k2 = j - 2 * kAhead;
-    if (k2 >= 0) fn(k2, ring[k2 & (kRing - 1)]);
+    if (k2 >= 0) {
+      const uint32_t i = pos[k2];
+      uint32_t e = ring[k2 & (kRing - 1)];
+      if (e == kEmpty || (Keys::kStrings && !sh.StringEquals(e, acc.Str(i)))) {
+        e = sh.Find(hashes[i], acc.Int(i), acc.Str(i));
+      }
+      fn(k2, e);
+    }
+  }
+}
+
+template <typename Keys, typename Fn, typename After>
+void DynamicTable::ReadBatch(const Keys& acc, int64_t n, int64_t window,
+                             std::vector<uint64_t>& hashes, Fn&& fn,
+                             After&& after_window) const {
+  const size_t row_bytes = std::min(layout_.value_bytes, kMaxPrefetchBytes);
+  const size_t num_shards = shards_.size();
+  hashes.resize(static_cast<size_t>(n));
+  std::vector<uint64_t> touched((num_shards + 63) / 64);
+  // Unlocks what the current window locked, also when fn throws.
+  struct Unlocker {
+    const DynamicTable* t;
+    std::vector<uint64_t>* touched;
+    bool held = false;
+    void Release() {
+      if (!held) return;
+      for (size_t w = 0; w < touched->size(); ++w) {
+        for (uint64_t bits = (*touched)[w]; bits != 0; bits &= bits - 1) {
+          t->shards_[w * 64 + static_cast<size_t>(std::countr_zero(bits))]->mu.unlock_shared();
+        }
+      }
+      held = false;
+    }
+    ~Unlocker() { Release(); }
+  } unlocker{this, &touched};
+  uint32_t ring[kRing];
+  for (int64_t begin = 0; begin < n; begin += window) {
+    const int64_t end = std::min(n, begin + window);
+    std::fill(touched.begin(), touched.end(), 0);
+    for (int64_t i = begin; i < end; ++i) {
+      hashes[i] = acc.Hash(i);
+      const uint32_t s = ShardOf(hashes[i]);
+      touched[s >> 6] |= uint64_t{1} << (s & 63);
+    }
+    for (size_t w = 0; w < touched.size(); ++w) {  // ascending shard order
+      for (uint64_t bits = touched[w]; bits != 0; bits &= bits - 1) {
+        shards_[w * 64 + static_cast<size_t>(std::countr_zero(bits))]->mu.lock_shared();
+      }
+    }
+    unlocker.held = true;
+    for (int64_t j = begin; j < end + 2 * kAhead; ++j) {
+      if (j < end) ShardFor(hashes[j]).PrefetchHome(hashes[j]);
+      const int64_t k1 = j - kAhead;
+      if (k1 >= begin && k1 < end) {
+        const Shard& sh = ShardFor(hashes[k1]);
+        const uint32_t c = sh.FirstKeyMatch(hashes[k1], sh.SlotKey(hashes[k1], acc.Int(k1)));
+        ring[k1 & (kRing - 1)] = c;
+        if (c != kEmpty) sh.PrefetchEntry(c, row_bytes);
+      }
+      const int64_t k2 = j - 2 * kAhead;
+      if (k2 >= begin) {
+        const Shard& sh = ShardFor(hashes[k2]);
+        uint32_t e = ring[k2 & (kRing - 1)];
+        if constexpr (Keys::kStrings) {
+          if (e != kEmpty && !sh.StringEquals(e, acc.Str(k2))) {
+            e = sh.Find(hashes[k2], acc.Int(k2), acc.Str(k2));
+          }
+        }
+        fn(k2, sh, e);
+      }
+    }
+    unlocker.Release();
+    after_window(begin, end);
   }
 }
 
@@ -347,30 +447,22 @@ void DynamicTable::Lookup(const KeyView& keys, std::span<float> values,
   CheckSize(values.size(), n * dim, "output values", "Lookup", n);
   if (!exists.empty()) CheckSize(exists.size(), n, "exists flags", "Lookup", n);
   VisitKeys(keys, [&](const auto& acc) {
-    const Grouped g = Group(acc, n);
+    std::vector<uint64_t> hashes;
     std::vector<uint32_t> missing;
-    for (size_t s = 0; s < shards_.size(); ++s) {
-      const uint32_t begin = g.starts[s], end = g.starts[s + 1];
-      if (begin == end) continue;
-      const Shard& sh = *shards_[s];
-      const uint32_t* pos = g.order.data() + begin;
-      std::shared_lock lock(sh.mu);
-      Pipeline(sh, g.hashes.data(), pos, end - begin, [&](int64_t k, uint32_t e) {
-        const uint32_t i = pos[k];
-        if (e != kEmpty && !sh.KeyEquals(e, g.hashes[i], acc.Int(i), acc.Str(i))) {
-          e = sh.Find(g.hashes[i], acc.Int(i), acc.Str(i));
-        }
-        if (e != kEmpty) {
-          ReadRow(sh, e, values.data() + int64_t{i} * dim);
-        } else {
-          missing.push_back(i);
-        }
-        if (!exists.empty()) exists[i] = e != kEmpty;
-      });
-    }
+    ReadBatch(
+        acc, n, kReadWindow, hashes,
+        [&](int64_t i, const Shard& sh, uint32_t e) {
+          if (e != kEmpty) {
+            ReadRow(sh, e, values.data() + i * dim);
+          } else {
+            missing.push_back(static_cast<uint32_t>(i));
+          }
+          if (!exists.empty()) exists[i] = e != kEmpty;
+        },
+        [](int64_t, int64_t) {});
     // Initial values of missing keys: computed with no lock held.
     for (const uint32_t i : missing) {
-      InitialRow(InitRowOf(acc, i, g.hashes[i]), values.data() + int64_t{i} * dim);
+      InitialRow(InitRowOf(acc, i, hashes[i]), values.data() + int64_t{i} * dim);
     }
   });
 }
@@ -383,50 +475,62 @@ void DynamicTable::LookupOrInit(const KeyView& keys, std::span<float> values,
   CheckSize(values.size(), n * dim, "output values", "LookupOrInit", n);
   if (!exists.empty()) CheckSize(exists.size(), n, "exists flags", "LookupOrInit", n);
   VisitKeys(keys, [&](const auto& acc) {
-    const Grouped g = Group(acc, n);
-    std::vector<uint32_t> missing;
-    for (size_t s = 0; s < shards_.size(); ++s) {
-      const uint32_t begin = g.starts[s], end = g.starts[s + 1];
-      if (begin == end) continue;
-      Shard& sh = *shards_[s];
-      const uint32_t* pos = g.order.data() + begin;
-      missing.clear();
-      {  // Phase 1: read what is present, under the shared lock.
-        std::shared_lock lock(sh.mu);
-        Pipeline(sh, g.hashes.data(), pos, end - begin, [&](int64_t k, uint32_t e) {
-          const uint32_t i = pos[k];
-          if (e != kEmpty && !sh.KeyEquals(e, g.hashes[i], acc.Int(i), acc.Str(i))) {
-            e = sh.Find(g.hashes[i], acc.Int(i), acc.Str(i));
+    // Phase 1 reads what is present; phase 2, after each window, inserts
+    // the window's missing keys shard by shard, re-probing (another thread,
+    // or an earlier copy of the key in this batch, may have inserted it
+    // since phase 1). Calls start at different shards so concurrent callers
+    // rarely queue on one lock.
+    const size_t num_shards = shards_.size();
+    std::vector<uint64_t> hashes;
+    std::vector<uint32_t> missing, order, starts(num_shards + 1), cursor(num_shards);
+    static std::atomic<uint32_t> next_start{0};
+    const size_t first = next_start.fetch_add(1, std::memory_order_relaxed) % num_shards;
+    auto insert_missing = [&](int64_t, int64_t) {
+      if (missing.empty()) return;
+      for (const uint32_t i : missing) {  // unlocked: the initializer may be slow
+        InitialRow(InitRowOf(acc, i, hashes[i]), values.data() + int64_t{i} * dim);
+      }
+      std::fill(starts.begin(), starts.end(), 0);
+      for (const uint32_t i : missing) ++starts[ShardOf(hashes[i]) + 1];
+      for (size_t s = 0; s < num_shards; ++s) starts[s + 1] += starts[s];
+      std::copy(starts.begin(), starts.end() - 1, cursor.begin());
+      order.resize(missing.size());
+      for (const uint32_t i : missing) order[cursor[ShardOf(hashes[i])]++] = i;
+      for (size_t t = 0; t < num_shards; ++t) {
+        const size_t s = (first + t) % num_shards;
+        const uint32_t begin = starts[s], end = starts[s + 1];
+        if (begin == end) continue;
+        Shard& sh = *shards_[s];
+        std::unique_lock lock(sh.mu);
+        for (uint32_t k = begin; k < end; ++k) {
+          if (k + kAhead < end) sh.PrefetchHome(hashes[order[k + kAhead]]);
+          const uint32_t i = order[k];
+          float* row = values.data() + int64_t{i} * dim;
+          uint32_t e = sh.Find(hashes[i], acc.Int(i), acc.Str(i));
+          const bool present = e != kEmpty;
+          if (present) {
+            ReadRow(sh, e, row);
+          } else {
+            e = sh.Insert(hashes[i], acc.Int(i), acc.Str(i), spec_.name);
+            WriteRow(sh, e, row);
+            InitSlots(sh, e);
           }
+          if (!exists.empty()) exists[i] = present;
+        }
+      }
+      missing.clear();
+    };
+    ReadBatch(
+        acc, n, kInitWindow, hashes,
+        [&](int64_t i, const Shard& sh, uint32_t e) {
           if (e != kEmpty) {
-            ReadRow(sh, e, values.data() + int64_t{i} * dim);
+            ReadRow(sh, e, values.data() + i * dim);
             if (!exists.empty()) exists[i] = true;
           } else {
-            missing.push_back(i);
+            missing.push_back(static_cast<uint32_t>(i));
           }
-        });
-      }
-      if (missing.empty()) continue;
-      for (const uint32_t i : missing) {  // unlocked: the initializer may be slow
-        InitialRow(InitRowOf(acc, i, g.hashes[i]), values.data() + int64_t{i} * dim);
-      }
-      // Phase 2: insert, re-probing (another thread, or an earlier copy of
-      // the key in this batch, may have inserted it since phase 1).
-      std::unique_lock lock(sh.mu);
-      for (const uint32_t i : missing) {
-        float* row = values.data() + int64_t{i} * dim;
-        uint32_t e = sh.Find(g.hashes[i], acc.Int(i), acc.Str(i));
-        const bool present = e != kEmpty;
-        if (present) {
-          ReadRow(sh, e, row);
-        } else {
-          e = sh.Insert(g.hashes[i], acc.Int(i), acc.Str(i), spec_.name);
-          WriteRow(sh, e, row);
-          InitSlots(sh, e);
-        }
-        if (!exists.empty()) exists[i] = present;
-      }
-    }
+        },
+        insert_missing);
   });
 }
 
@@ -443,11 +547,9 @@ void DynamicTable::Upsert(const KeyView& keys, std::span<const float> values) {
       Shard& sh = *shards_[s];
       const uint32_t* pos = g.order.data() + begin;
       std::unique_lock lock(sh.mu);
-      Pipeline(sh, g.hashes.data(), pos, end - begin, [&](int64_t k, uint32_t e) {
+      WritePipeline(sh, acc, g.hashes.data(), pos, end - begin, values.data(),
+                    [&](int64_t k, uint32_t e) {
         const uint32_t i = pos[k];
-        if (e == kEmpty || !sh.KeyEquals(e, g.hashes[i], acc.Int(i), acc.Str(i))) {
-          e = sh.Find(g.hashes[i], acc.Int(i), acc.Str(i));
-        }
         if (e == kEmpty) {
           e = sh.Insert(g.hashes[i], acc.Int(i), acc.Str(i), spec_.name);
           InitSlots(sh, e);
@@ -474,11 +576,9 @@ void DynamicTable::Accumulate(const KeyView& keys, std::span<const float> values
       Shard& sh = *shards_[s];
       const uint32_t* pos = g.order.data() + begin;
       std::unique_lock lock(sh.mu);
-      Pipeline(sh, g.hashes.data(), pos, end - begin, [&](int64_t k, uint32_t e) {
+      WritePipeline(sh, acc, g.hashes.data(), pos, end - begin, values.data(),
+                    [&](int64_t k, uint32_t e) {
         const uint32_t i = pos[k];
-        if (e == kEmpty || !sh.KeyEquals(e, g.hashes[i], acc.Int(i), acc.Str(i))) {
-          e = sh.Find(g.hashes[i], acc.Int(i), acc.Str(i));
-        }
         const float* in = values.data() + int64_t{i} * dim;
         const bool found = e != kEmpty;
         if (found && exists_at_lookup[i]) {
@@ -512,11 +612,9 @@ void DynamicTable::UpdateRows(const KeyView& keys, MissingKeys missing, RowUpdat
       Shard& sh = *shards_[s];
       const uint32_t* pos = g.order.data() + begin;
       std::unique_lock lock(sh.mu);
-      Pipeline(sh, g.hashes.data(), pos, end - begin, [&](int64_t k, uint32_t e) {
+      WritePipeline(sh, acc, g.hashes.data(), pos, end - begin, nullptr,
+                    [&](int64_t k, uint32_t e) {
         const uint32_t i = pos[k];
-        if (e == kEmpty || !sh.KeyEquals(e, g.hashes[i], acc.Int(i), acc.Str(i))) {
-          e = sh.Find(g.hashes[i], acc.Int(i), acc.Str(i));
-        }
         const bool existed = e != kEmpty;
         if (!existed) {
           if (missing == MissingKeys::kSkip) return;
@@ -557,14 +655,14 @@ int64_t DynamicTable::Remove(const KeyView& keys) {
 }
 
 void DynamicTable::Clear() {
-  std::vector<std::unique_lock<std::shared_mutex>> locks;
+  std::vector<std::unique_lock<RwLock>> locks;
   locks.reserve(shards_.size());
   for (const auto& sh : shards_) locks.emplace_back(sh->mu);  // ascending order
   for (const auto& sh : shards_) sh->Reset();
 }
 
 ExportedEntries DynamicTable::Export() const {
-  std::vector<std::shared_lock<std::shared_mutex>> locks;
+  std::vector<std::shared_lock<RwLock>> locks;
   locks.reserve(shards_.size());
   for (const auto& sh : shards_) locks.emplace_back(sh->mu);  // ascending order
   ExportedEntries out;
@@ -648,7 +746,7 @@ void DynamicTable::Import(const KeyView& keys, std::span<const float> values,
     }
   });
   {
-    std::vector<std::unique_lock<std::shared_mutex>> locks;
+    std::vector<std::unique_lock<RwLock>> locks;
     locks.reserve(shards_.size());
     for (const auto& sh : shards_) locks.emplace_back(sh->mu);  // ascending order
     for (size_t s = 0; s < shards_.size(); ++s) shards_[s]->SwapContents(*fresh[s]);

@@ -9,9 +9,11 @@
 // Each shard is an independent hash table under its own reader-writer lock:
 //
 //   struct Shard {
-//     shared_mutex mu;                       // guards everything below
+//     RwLock mu;                             // guards everything below
 //     Slot index[cap];                       // cap = 2^c, open addressing
-//     struct Slot { uint32 tag; uint32 entry; }     // 8 bytes
+//     struct Slot { uint64 key; uint32 tag; uint32 entry; }   // 16 bytes
+//                                            // key = the key (int32
+//                                            // widened), H(k) for strings;
 //                                            // tag = uint32(H(k)),
 //                                            // entry = kEmpty if free
 //     byte* chunks[];                        // entry arena, see below
@@ -25,6 +27,7 @@
 //   2 MiB-aligned as transparent huge pages: random row reads then cost
 //   one TLB entry per 2 MiB instead of per 4 KiB), laid out as
 //     Header headers[E_c];                   // {int64 key; EntryMeta meta}
+//                                            // padded to a 64-byte multiple
 //     byte   payload[E_c][stride];           // row (dim x storage dtype),
 //                                            // then num_slots x dim float32
 //   For string keys Header.key holds H(k), the bytes keys[c][offset].
@@ -49,27 +52,41 @@
 //   6. A key is in at most one shard (its shard is a function of H(k)) and at
 //      most once in it.
 //
-// Locks: a batch operation takes each shard's lock at most twice (once
-// shared, then exclusive to insert what it did not find), shard by shard;
-// only Export (all shared), Import and Clear (all exclusive) hold several,
-// always in ascending shard order, so there is no lock-order cycle.
+// The key sits in the index slot, so a probe confirms an integer key without
+// touching the entry: a present-key lookup reads one index line and the
+// row's lines. For string keys the slot holds H(k) and the bytes are
+// compared only when the 64-bit hashes match.
 //
-// Algorithm of a batch of n keys:
-//   1. Hash every key; counting-sort the positions by shard (stable, so a
-//      key repeated in the batch keeps its order).
-//   2. Per shard, under its lock, a software pipeline over its keys, D keys
-//      apart per stage:
+// Locks: `mu` prefers writers (a writer waiting for a shard blocks new
+// readers of that shard), so readers that hold many shards at once cannot
+// starve writers. Readers (Lookup, phase 1 of LookupOrInit, Export) take
+// the shared locks of the shards a window of the batch touches, in
+// ascending shard order, and hold them for that window only; writers hold
+// one shard's exclusive lock at a time, except Import and Clear, which take
+// all of them in ascending order. Every thread acquires in ascending order
+// and no writer waits for a lock while holding one, so there is no cycle.
+//
+// Algorithm of a read batch of n keys (Lookup, LookupOrInit phase 1):
+//   1. Hash every key.
+//   2. Per window of W consecutive positions: lock the shards it touches
+//      (shared), then a software pipeline in batch order, D keys apart per
+//      stage:
 //        stage 0  prefetch the index line at the key's home
-//        stage 1  scan the probe run for the first slot with the key's tag:
-//                 candidate entry; prefetch its header and row lines
-//        stage 2  confirm the candidate's key (else probe again, comparing
-//                 keys); copy / update the row.
-//      Writers re-probe in stage 2 when stage 1 found nothing, since an
-//      earlier key of the same batch may have inserted it meanwhile.
-//   3. Missing rows for Lookup are computed from the initializer after the
-//      shard's lock is released; LookupOrInit computes them unlocked too and
-//      inserts them under the exclusive lock (re-probing: another thread may
-//      have inserted the key in between; then its row is returned).
+//        stage 1  scan the probe run for the key (integers: definitive;
+//                 strings: first slot with the same H(k)); prefetch the row
+//        stage 2  (strings: confirm the bytes, else probe again) copy the
+//                 row to the output, whose writes are sequential.
+//   3. Rows of missing keys are computed from the initializer with no lock
+//      held. LookupOrInit then counting-sorts the missing positions by shard
+//      and inserts them under each shard's exclusive lock (re-probing:
+//      another thread may have inserted the key meanwhile; then its row is
+//      returned), starting at a rotating shard so concurrent callers do not
+//      queue on the same lock.
+// Write batches (Upsert, Accumulate, UpdateRows, Remove) counting-sort the
+// positions by shard (stable: a key repeated in the batch keeps its order)
+// and run the same pipeline per shard under its exclusive lock, re-probing
+// in stage 2 when stage 1 found nothing (an earlier key of the same batch
+// may have inserted it).
 //
 // Thread-safety: Shard methods REQUIRE the caller to hold `mu` as noted.
 #ifndef EMBCOL_EMBEDDING_DYNAMIC_TABLE_H_
@@ -81,6 +98,8 @@
 #include <cstring>
 #include <memory>
 #include <shared_mutex>
+
+#include <pthread.h>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,6 +107,26 @@
 #include "embcol/dynamic_store.h"
 
 namespace embcol::internal {
+
+// Software prefetches the compiler must keep. With __builtin_prefetch, GCC
+// 12 at -O3 emitted none of the row prefetches of PrefetchEntry once it was
+// inlined into the read loop (seen in the disassembly; the lookups then
+// waited on every row); an asm statement cannot be dropped.
+inline void PrefetchLine(const void* p) {
+#if defined(__x86_64__) || defined(__i386__)
+  asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
+#else
+  __builtin_prefetch(p);
+#endif
+}
+inline void PrefetchLineForWrite(const void* p) {
+#if defined(__x86_64__) || defined(__i386__)
+  // prefetchw where the CPU has it; older CPUs treat it as a no-op hint.
+  asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
+#else
+  __builtin_prefetch(p, 1);
+#endif
+}
 
 inline uint64_t Fmix64(uint64_t k) {
   k ^= k >> 33;
@@ -118,10 +157,28 @@ struct EntryHeader {
 static_assert(sizeof(EntryHeader) == 16);
 
 struct IndexSlot {
-  uint32_t tag;
+  uint64_t key;  // the key (int32 widened), or H(key) for strings
+  uint32_t tag;  // uint32(H(key)): the home slot is tag & mask
   uint32_t entry;
 };
-static_assert(sizeof(IndexSlot) == 8);
+static_assert(sizeof(IndexSlot) == 16);
+
+// A reader-writer lock that prefers writers (see the design note), with the
+// SharedMutex interface std::shared_lock / std::unique_lock need.
+class RwLock {
+ public:
+  RwLock();
+  ~RwLock();
+  RwLock(const RwLock&) = delete;
+  RwLock& operator=(const RwLock&) = delete;
+  void lock();
+  void unlock();
+  void lock_shared();
+  void unlock_shared();
+
+ private:
+  pthread_rwlock_t rw_;
+};
 
 inline constexpr uint32_t kEmpty = 0xffffffffu;
 inline constexpr int kOffsetBits = 20;
@@ -138,7 +195,7 @@ class Shard {
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
 
-  mutable std::shared_mutex mu;
+  mutable RwLock mu;
 
   // ----- REQUIRES: mu held (shared or exclusive).
   int64_t size() const { return size_.load(std::memory_order_relaxed); }
@@ -153,18 +210,23 @@ class Shard {
   const std::string& string_key(uint32_t e) const {
     return strings_[e >> kOffsetBits][e & kOffsetMask];
   }
-  // Entry of the first slot on `tag`'s probe run with that tag, or kEmpty.
-  uint32_t FirstTagMatch(uint32_t tag) const {
-    for (uint32_t p = tag & mask_;; p = (p + 1) & mask_) {
-      const IndexSlot s = index_[p];
+  // The slot key of a key: the integer itself, or H(k) for strings.
+  uint64_t SlotKey(uint64_t hash, int64_t int_key) const {
+    return string_keys_ ? hash : static_cast<uint64_t>(int_key);
+  }
+  // Entry of the first slot on the probe run of `hash` whose slot key is
+  // `slot_key`, or kEmpty. For integer keys this is the key's entry; for
+  // strings a candidate whose bytes StringEquals must confirm.
+  uint32_t FirstKeyMatch(uint64_t hash, uint64_t slot_key) const {
+    for (uint32_t p = static_cast<uint32_t>(hash) & mask_;; p = (p + 1) & mask_) {
+      const IndexSlot& s = index_[p];
       if (s.entry == kEmpty) return kEmpty;
-      if (s.tag == tag) return s.entry;
+      if (s.key == slot_key) return s.entry;
     }
   }
-  bool KeyEquals(uint32_t e, uint64_t hash, int64_t int_key, std::string_view str) const {
-    const EntryHeader* h = header(e);
-    if (!string_keys_) return h->key == int_key;
-    return h->key == static_cast<int64_t>(hash) && string_key(e) == str;
+  // True for integer tables; for string tables whether entry e holds `str`.
+  bool StringEquals(uint32_t e, std::string_view str) const {
+    return !string_keys_ || string_key(e) == str;
   }
   // The live entry of a key, or kEmpty. int_key is ignored for string keys.
   uint32_t Find(uint64_t hash, int64_t int_key, std::string_view str) const;
@@ -177,9 +239,24 @@ class Shard {
   }
   int64_t MemoryBytes() const;
   void PrefetchHome(uint64_t hash) const {
-    __builtin_prefetch(&index_[static_cast<uint32_t>(hash) & mask_]);
+    PrefetchLine(&index_[static_cast<uint32_t>(hash) & mask_]);
   }
-  void PrefetchEntry(uint32_t e, size_t row_bytes) const;
+  // Prefetches the first row_bytes of e's payload (and, for string tables,
+  // its key), for reading or, with for_write, for writing.
+  void PrefetchEntry(uint32_t e, size_t row_bytes, bool for_write = false) const {
+    if (string_keys_) PrefetchLine(&string_key(e));
+    const char* row = reinterpret_cast<const char*>(payload(e));
+    // Every cache line of the row (rows start on a line when the stride is a
+    // multiple of 64; otherwise the last line is added).
+    const char* last = row + row_bytes - 1;
+    if (for_write) {
+      for (const char* p = row; p <= last; p += 64) PrefetchLineForWrite(p);
+      PrefetchLineForWrite(last);
+    } else {
+      for (const char* p = row; p <= last; p += 64) PrefetchLine(p);
+      PrefetchLine(last);
+    }
+  }
 
   // ----- REQUIRES: mu held exclusively.
   // Inserts a key known to be absent; returns its entry with the header
@@ -212,6 +289,11 @@ class Shard {
   uint32_t ChunkEntries(uint32_t c) const {
     const uint32_t geometric = uint32_t{1} << (kMinChunkShift + (c < 16 ? c : 16));
     return geometric < layout_->max_chunk_entries ? geometric : layout_->max_chunk_entries;
+  }
+  // Bytes of a chunk's header array: rounded up to a cache line so the
+  // payload array, and rows whose stride is a multiple of 64, start on one.
+  static size_t HeaderBytes(size_t entries) {
+    return (entries * sizeof(EntryHeader) + 63) / 64 * 64;
   }
   uint32_t AllocateEntry(const std::string& table);
   void FreeEntry(uint32_t e);

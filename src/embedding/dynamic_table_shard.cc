@@ -4,6 +4,7 @@
 #include <bit>
 #include <cstdlib>
 #include <new>
+#include <string>
 #include <utility>
 
 #include <sys/mman.h>
@@ -55,6 +56,24 @@ EntryLayout EntryLayout::Make(int64_t dim, ValueDtype dtype, int64_t num_slots) 
   return l;
 }
 
+RwLock::RwLock() {
+  pthread_rwlockattr_t attr;
+  pthread_rwlockattr_init(&attr);
+#ifdef __GLIBC__
+  // Without this glibc prefers readers, and threads that keep shared locks
+  // overlapping could hold a writer off indefinitely.
+  pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+  const int rc = pthread_rwlock_init(&rw_, &attr);
+  pthread_rwlockattr_destroy(&attr);
+  if (rc != 0) throw Internal("dynamic table: pthread_rwlock_init failed (" + std::to_string(rc) + ")");
+}
+RwLock::~RwLock() { pthread_rwlock_destroy(&rw_); }
+void RwLock::lock() { pthread_rwlock_wrlock(&rw_); }
+void RwLock::unlock() { pthread_rwlock_unlock(&rw_); }
+void RwLock::lock_shared() { pthread_rwlock_rdlock(&rw_); }
+void RwLock::unlock_shared() { pthread_rwlock_unlock(&rw_); }
+
 void Shard::FreeDeleter::operator()(void* p) const { std::free(p); }
 
 Shard::Shard(const EntryLayout* layout, bool string_keys, int64_t init_capacity)
@@ -70,26 +89,18 @@ Shard::~Shard() = default;
 
 void Shard::InitIndex(uint32_t capacity) {
   index_.reset(static_cast<IndexSlot*>(AlignedAlloc(size_t{capacity} * sizeof(IndexSlot))));
-  std::fill_n(index_.get(), capacity, IndexSlot{0, kEmpty});
+  std::fill_n(index_.get(), capacity, IndexSlot{0, 0, kEmpty});
   mask_ = capacity - 1;
   grow_at_ = GrowThreshold(capacity);
 }
 
 uint32_t Shard::Find(uint64_t hash, int64_t int_key, std::string_view str) const {
-  const auto tag = static_cast<uint32_t>(hash);
-  for (uint32_t p = tag & mask_;; p = (p + 1) & mask_) {
-    const IndexSlot s = index_[p];
+  const uint64_t key = SlotKey(hash, int_key);
+  for (uint32_t p = static_cast<uint32_t>(hash) & mask_;; p = (p + 1) & mask_) {
+    const IndexSlot& s = index_[p];
     if (s.entry == kEmpty) return kEmpty;
-    if (s.tag == tag && KeyEquals(s.entry, hash, int_key, str)) return s.entry;
+    if (s.key == key && StringEquals(s.entry, str)) return s.entry;
   }
-}
-
-void Shard::PrefetchEntry(uint32_t e, size_t row_bytes) const {
-  __builtin_prefetch(header(e));
-  const char* row = reinterpret_cast<const char*>(payload(e));
-  // First and last byte of the row, and every cache line in between.
-  for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(row + off);
-  if (row_bytes > 0) __builtin_prefetch(row + row_bytes - 1);
 }
 
 uint32_t Shard::AllocateEntry(const std::string& table) {
@@ -111,9 +122,9 @@ uint32_t Shard::AllocateEntry(const std::string& table) {
     payloads_.reserve(num_chunks + 1);
     if (string_keys_) strings_.reserve(num_chunks + 1);
     std::unique_ptr<std::byte[], FreeDeleter> chunk(
-        static_cast<std::byte*>(AlignedAlloc(entries * (sizeof(EntryHeader) + layout_->stride))));
+        static_cast<std::byte*>(AlignedAlloc(HeaderBytes(entries) + entries * layout_->stride)));
     if (string_keys_) strings_.push_back(std::make_unique<std::string[]>(entries));
-    payloads_.push_back(chunk.get() + entries * sizeof(EntryHeader));
+    payloads_.push_back(chunk.get() + HeaderBytes(entries));
     chunks_.push_back(std::move(chunk));
     used_in_last_chunk_ = 0;
   }
@@ -157,7 +168,7 @@ uint32_t Shard::Insert(uint64_t hash, int64_t int_key, std::string_view str,
   const auto tag = static_cast<uint32_t>(hash);
   uint32_t p = tag & mask_;
   while (index_[p].entry != kEmpty) p = (p + 1) & mask_;
-  index_[p] = IndexSlot{tag, e};
+  index_[p] = IndexSlot{SlotKey(hash, int_key), tag, e};
   size_.store(n + 1, std::memory_order_relaxed);
   return e;
 }
@@ -196,16 +207,16 @@ void Shard::EraseSlot(uint32_t pos) {
       hole = j;
     }
   }
-  index_[hole] = IndexSlot{0, kEmpty};
+  index_[hole] = IndexSlot{0, 0, kEmpty};
   size_.store(size() - 1, std::memory_order_relaxed);
 }
 
 bool Shard::Erase(uint64_t hash, int64_t int_key, std::string_view str) {
-  const auto tag = static_cast<uint32_t>(hash);
-  for (uint32_t p = tag & mask_;; p = (p + 1) & mask_) {
+  const uint64_t key = SlotKey(hash, int_key);
+  for (uint32_t p = static_cast<uint32_t>(hash) & mask_;; p = (p + 1) & mask_) {
     const IndexSlot s = index_[p];
     if (s.entry == kEmpty) return false;
-    if (s.tag == tag && KeyEquals(s.entry, hash, int_key, str)) {
+    if (s.key == key && StringEquals(s.entry, str)) {
       FreeEntry(s.entry);  // may throw (free-list growth) before any change
       EraseSlot(p);
       return true;
@@ -258,7 +269,7 @@ int64_t Shard::MemoryBytes() const {
                   static_cast<int64_t>(chunks_.capacity() * 2 * sizeof(void*));
   for (uint32_t c = 0; c < chunks_.size(); ++c) {
     const size_t entries = ChunkEntries(c);
-    bytes += static_cast<int64_t>(entries * (sizeof(EntryHeader) + layout_->stride));
+    bytes += static_cast<int64_t>(HeaderBytes(entries) + entries * layout_->stride);
     if (string_keys_) {
       for (size_t i = 0; i < entries; ++i) {
         const std::string& s = strings_[c][i];
