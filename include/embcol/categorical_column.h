@@ -1,5 +1,7 @@
 // Categorical columns: TensorFlow's tf.feature_column.categorical_column_*
-// functions, with TensorFlow's arguments, defaults, id semantics and errors.
+// functions, with TensorFlow's arguments, defaults, id semantics and errors,
+// plus embcol's categorical_column_with_dynamic_vocabulary (raw keys for a
+// dynamic table, no bucket count).
 //
 // Each factory validates its arguments and throws InvalidArgument with
 // TensorFlow's message (naming the column) on bad ones. The returned columns

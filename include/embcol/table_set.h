@@ -13,7 +13,8 @@
 // share one name space: a name is either one or the other.
 //
 // Thread-compatible: concurrent const access is safe; creating tables or
-// writing rows needs external synchronization.
+// writing rows of a fixed table needs external synchronization (a dynamic
+// table's own operations are thread-safe, see dynamic_embedding.h).
 #ifndef EMBCOL_TABLE_SET_H_
 #define EMBCOL_TABLE_SET_H_
 

@@ -310,6 +310,15 @@ TEST(DynamicFeaturesTest, LayerConfigRoundTrip) {
   b.Set("c", Feature::Ragged({0, 1}, Int64s{1}));
   // a: mean([2,4], [0.5,0.5]) = [1.25, 2.25]; b: [2,4]; c: [0.5]
   ExpectNear(back(b).values, {1.25f, 2.25f, 2, 4, 0.5f});
+
+  EmbeddingColumnOptions o = Opts("sum");
+  o.max_sequence_length = 3;
+  SequenceFeatures seq(
+      {embedding_column(sequence_categorical_column_with_dynamic_vocabulary("s", "int32"), 2, o)});
+  const nlohmann::ordered_json seq_config = seq.get_config();
+  SequenceFeatures seq_back = SequenceFeatures::from_config(nlohmann::json::parse(seq_config.dump()));
+  EXPECT_EQ(seq_back.get_config().dump(), seq_config.dump());
+  EXPECT_EQ(seq_back.tables().FindDynamic("s_embedding")->key_dtype(), KeyType::kInt32);
 }
 
 }  // namespace
