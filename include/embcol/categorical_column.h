@@ -1,5 +1,7 @@
 // Categorical columns: TensorFlow's tf.feature_column.categorical_column_*
-// functions, with TensorFlow's arguments, defaults, id semantics and errors.
+// functions, with TensorFlow's arguments, defaults, id semantics and errors,
+// plus embcol's categorical_column_with_dynamic_vocabulary (raw keys for a
+// dynamic table, no bucket count).
 //
 // Each factory validates its arguments and throws InvalidArgument with
 // TensorFlow's message (naming the column) on bad ones. The returned columns
@@ -198,9 +200,59 @@ class CrossedColumn final : public CategoricalColumn {
   std::optional<int64_t> hash_key_;
 };
 
+// ---- dynamic vocabulary (embcol) ----------------------------------------
+// A column without a vocabulary or bucket count: the raw keys of the feature
+// (int64, int32 or string) are the keys of a dynamic table
+// (dynamic_embedding::Variable), so there is no hashing and no collision.
+// TensorFlow has no such column; DeepRec's categorical_column_with_embedding
+// is the closest. Usable only through embedding_column / shared_embeddings,
+// whose layer backs it with a dynamic table (table_set.h).
+//
+// GetSparseTensors deduplicates the batch's keys in first-occurrence order
+// into IdTensor::keys and sets ids[i] = the position of value i's key in that
+// list. Every key is valid, negative ones included (as in TFRA); a dense
+// input still drops its -1 / "" cells (the ignore value of every categorical
+// column), a sparse or ragged input is used as given.
+//
+// num_buckets() is kDynamicVocabularySize: indicator_column, crossed_column
+// and fixed tables, which need a bucket count, reject the column.
+inline constexpr int64_t kDynamicVocabularySize = -1;
+
+class DynamicVocabularyCategoricalColumn final : public CategoricalColumn {
+ public:
+  // dtype: the key dtype, "int64", "int32" or "string". Integer keys are
+  // read from an int64 feature (int32: each value must fit in int32).
+  DynamicVocabularyCategoricalColumn(std::string key, std::string dtype);
+  std::string name() const override { return key_; }
+  std::string class_name() const override {
+    return "DynamicVocabularyCategoricalColumn";
+  }
+  std::vector<std::string> input_keys() const override { return {key_}; }
+  int64_t num_buckets() const override { return kDynamicVocabularySize; }
+  // Throws InvalidArgument naming the column and the feature for an integer
+  // feature under a string column or the reverse (float features included),
+  // and for an int32 column's value outside the int32 range.
+  IdTensor GetSparseTensors(const FeatureBatch& batch) const override;
+
+  const std::string& key() const { return key_; }
+  const std::string& dtype() const { return dtype_; }
+
+ private:
+  std::string key_;
+  std::string dtype_;
+};
+
+// The dynamic-vocabulary column beneath weighted / sequence wrappers, or
+// nullptr when `column` has a fixed vocabulary.
+const DynamicVocabularyCategoricalColumn* FindDynamicVocabularyColumn(
+    const CategoricalColumn& column);
+inline bool HasDynamicVocabulary(const CategoricalColumn& column) {
+  return FindDynamicVocabularyColumn(column) != nullptr;
+}
+
 // ---- sequence ----------------------------------------------------------
-// Wraps a non-sequence categorical column (identity, hash, vocabulary list
-// or file). GetSparseTensors returns rank-3 ids [B, T, K]: rank-2 input
+// Wraps a non-sequence categorical column (identity, hash, vocabulary list,
+// vocabulary file or dynamic vocabulary). GetSparseTensors returns rank-3 ids [B, T, K]: rank-2 input
 // [B, T] becomes [B, T, 1]. Usable only through SequenceFeatures.
 class SequenceCategoricalColumn final : public CategoricalColumn {
  public:
@@ -259,6 +311,12 @@ CategoricalColumnPtr sequence_categorical_column_with_vocabulary_file(
 CategoricalColumnPtr sequence_categorical_column_with_hash_bucket(
     const std::string& key, int64_t hash_bucket_size,
     DType dtype = DType::kString);
+// embcol: see DynamicVocabularyCategoricalColumn. Throws InvalidArgument for
+// an empty key or a dtype other than "int64", "int32", "string".
+CategoricalColumnPtr categorical_column_with_dynamic_vocabulary(
+    const std::string& key, const std::string& dtype = "int64");
+CategoricalColumnPtr sequence_categorical_column_with_dynamic_vocabulary(
+    const std::string& key, const std::string& dtype = "int64");
 
 }  // namespace embcol
 

@@ -9,8 +9,14 @@
 // each example's sequence length.
 //
 // The layers create their embedding tables in a TableSet (their own unless
-// one is passed in). Evaluation is thread-safe as long as nobody writes the
-// tables at the same time; the layers themselves are thread-compatible.
+// one is passed in), at construction. A column over
+// categorical_column_with_dynamic_vocabulary reads a dynamic table: the
+// batch's distinct keys are looked up (never inserted: a missing key reads
+// its initializer value, the same vector every time) and combined exactly
+// as rows of a fixed table are. Inserting keys is training's job.
+// Evaluation is thread-safe as long as nobody writes the fixed tables at the
+// same time (dynamic tables are thread-safe); the layers themselves are
+// thread-compatible.
 #ifndef EMBCOL_DENSE_FEATURES_H_
 #define EMBCOL_DENSE_FEATURES_H_
 

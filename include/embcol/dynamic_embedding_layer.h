@@ -19,7 +19,9 @@
 // embcol implements TFRA's nested rule deliberately.
 //
 // The layer's variable is named "<name>-parameter". get_config / from_config
-// use the JSON fields TFRA's get_config writes. Errors name the layer.
+// use the JSON fields TFRA's get_config writes, plus embcol's extension
+// "admission_filter"; docs/dynamic-embedding-config.md documents every
+// field. Errors name the layer.
 //
 // Thread-safety: call() and the accessors are thread-safe (the Variable is);
 // set_weights and from_config are thread-compatible.
@@ -59,14 +61,31 @@ struct EmbeddingOptions {
   // Deduplicate ids before the lookup (duplicates share one row). Default
   // true. Not part of get_config (TFRA does not save it).
   bool with_unique = true;
+  // False: training never inserts or updates a key. Default true.
   bool trainable = true;
+  // WriteBack accumulates deltas instead of overwriting (TFRA's bp_v2).
+  // Default false.
   bool bp_v2 = false;
+  // Passed to the Variable (restrict_policy.h). Default none.
   std::unique_ptr<RestrictPolicy> restrict_policy;
+  // Passed to the Variable: a new key gets a row only once admitted
+  // (restrict_policy.h). Default none (every key admitted). An embcol
+  // extension: TFRA has no admission filter.
+  std::unique_ptr<AdmissionFilter> admission_filter;
   // Variable init_size. Default 0 (the store default).
   int64_t init_capacity = 0;
   // Empty (default): DefaultPartition. A custom one makes get_config throw.
   Partitioner partitioner;
-  // Empty (default): the in-memory table. A custom one makes get_config throw.
+  // The store, as a serializable description (kv_creator.h):
+  // {"class_name": ..., "config": {...}}, "memory" or null. null (default):
+  // the in-memory table. Used when `kv_creator` below is empty. Either way
+  // it must name a registered class (the constructor checks it against the
+  // kv_creator registry), so what get_config writes from_config can load.
+  nlohmann::json kv_creator_config = nullptr;
+  // A C++ store function. Empty (default): `kv_creator_config` decides.
+  // When set it is used, and get_config writes `kv_creator_config` as its
+  // description (the caller vouches that they match); with no description
+  // get_config throws FailedPrecondition.
   KvCreator kv_creator;
   // Per-row L2 clip on read; nullopt (default): none.
   std::optional<float> max_norm;
@@ -75,7 +94,8 @@ struct EmbeddingOptions {
 class Embedding {
  public:
   // Throws InvalidArgument naming the layer for embedding_size < 1, an
-  // unknown combiner, key_dtype or value_dtype.
+  // unknown combiner, key_dtype or value_dtype, or a bad or unregistered
+  // kv_creator_config.
   explicit Embedding(EmbeddingOptions options);
   virtual ~Embedding();
   Embedding(const Embedding&) = delete;
@@ -88,12 +108,16 @@ class Embedding {
 
   // {"embedding_size", "key_dtype", "value_dtype", "combiner", "initializer",
   //  "devices", "name", "trainable", "bp_v2", "restrict_policy",
-  //  "init_capacity", "partitioner" ("default"), "kv_creator" ("memory"),
-  //  "max_norm"}. FailedPrecondition naming the layer for a custom
-  // partitioner or kv_creator (C++ functions cannot be serialized).
+  //  "admission_filter" (null when none; embcol extension), "init_capacity",
+  //  "partitioner" ("default"), "kv_creator" ({"class_name", "config"}, as
+  //  TFRA writes the creator object), "max_norm"}. FailedPrecondition naming
+  // the layer for a custom partitioner, or a custom kv_creator function
+  // without a kv_creator_config (C++ functions cannot be serialized).
   nlohmann::json get_config() const;
-  // Accepts what get_config writes; "partitioner" and "kv_creator" may be
-  // null. Unknown fields are ignored, as Keras ignores extra kwargs it pops.
+  // Accepts what get_config writes; "partitioner" may be null, "kv_creator"
+  // may also be the legacy "memory" or null, "admission_filter" and
+  // "restrict_policy" null or absent. Unknown fields are ignored, as Keras
+  // ignores extra kwargs it pops.
   static std::unique_ptr<Embedding> from_config(const nlohmann::json& config);
 
   // Keys and values ([n, embedding_size]) of the variable.
@@ -114,7 +138,9 @@ class Embedding {
   static EmbeddingOptions OptionsFromConfig(const nlohmann::json& config, const char* class_name);
   std::string Context() const;
 
-  EmbeddingOptions options_;
+  EmbeddingOptions options_;  // kv_creator_config canonical; the policies moved out
+  // A C++ kv_creator with no kv_creator_config: get_config refuses.
+  bool custom_kv_creator_undescribed_ = false;
   std::unique_ptr<Variable> variable_;
 };
 

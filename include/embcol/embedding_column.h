@@ -7,7 +7,10 @@
 // owned by the layer that evaluates the column (DenseFeatures /
 // SequenceFeatures, see dense_features.h) from table_name(), the column's
 // num_buckets x dimension and its initializer. Columns from one
-// shared_embeddings call share one table, named by the collection.
+// shared_embeddings call share one table, named by the collection. Over a
+// categorical_column_with_dynamic_vocabulary column the table is a dynamic
+// table (dynamic_embedding::Variable) keyed by the raw feature values, with
+// the storage settings of EmbeddingColumnOptions::dynamic_table.
 //
 // Columns are immutable and thread-safe.
 #ifndef EMBCOL_EMBEDDING_COLUMN_H_
@@ -18,6 +21,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "embcol/categorical_column.h"
 #include "embcol/combiner.h"
@@ -31,6 +36,34 @@ namespace embcol {
 inline constexpr const char* kLookupDeviceCpu = "cpu";
 inline constexpr const char* kLookupDeviceTensorCore = "tpu_tensor_core";
 inline constexpr const char* kLookupDeviceEmbeddingCore = "tpu_embedding_core";
+
+// Storage settings of a dynamic table (embcol extension, written as
+// "dynamic_table" in the column JSON, docs/config-format.md 6.4). Only for
+// columns over a dynamic-vocabulary categorical column. The JSON-valued
+// fields are kept as given here and turned into objects when the table is
+// created (TableSet), which reports a bad one naming the column.
+struct DynamicTableOptions {
+  // Total initial capacity in keys, split evenly across shards (TFRA's
+  // init_size). Default 0: the store's own default. Must be >= 0.
+  int64_t init_capacity = 0;
+  // Number of shards when `devices` is empty. Default 1. Must be >= 1.
+  int64_t num_shards = 1;
+  // One shard per entry (names are kept, placement is not modelled).
+  // Default empty: `num_shards` shards.
+  std::vector<std::string> devices;
+  // Storage of the rows: "float32" (default), "float16" or "bfloat16".
+  std::string value_dtype = "float32";
+  // The store, as kv_creator.h describes it ({"class_name", "config"}, or
+  // "memory"). Default null: the in-memory table.
+  nlohmann::json kv_creator;
+  // A restrict policy's get_config() (restrict_policy.h). Default null: none.
+  nlohmann::json restrict_policy;
+  // An admission filter's get_config() (restrict_policy.h). Default null:
+  // every key is admitted.
+  nlohmann::json admission_filter;
+
+  bool operator==(const DynamicTableOptions& other) const;
+};
 
 struct EmbeddingColumnOptions {
   // "mean", "sqrtn" or "sum".
@@ -54,6 +87,10 @@ struct EmbeddingColumnOptions {
   std::optional<std::string> embedding_lookup_device;
   // [batch (-1 for any), width]; required by "tpu_tensor_core".
   std::optional<std::vector<int64_t>> tensor_core_shape;
+  // Dynamic-table storage (embcol). A column over a dynamic vocabulary
+  // always has one (nullopt given: the defaults of DynamicTableOptions);
+  // setting it for a fixed-vocabulary column is an error.
+  std::optional<DynamicTableOptions> dynamic_table;
 };
 
 // What every embedding-producing column exposes to the layer that runs it.
@@ -66,7 +103,16 @@ class EmbeddingColumnBase : public DenseColumn {
   virtual int64_t dimension() const = 0;
   virtual const EmbeddingColumnOptions& options() const = 0;
   Combiner combiner() const;
+  // kDynamicVocabularySize for a dynamic-vocabulary column.
   int64_t num_buckets() const { return categorical_column()->num_buckets(); }
+  // True when the table is a dynamic table (the categorical column, beneath
+  // weighted / sequence wrappers, is a DynamicVocabularyCategoricalColumn).
+  bool has_dynamic_vocabulary() const { return HasDynamicVocabulary(*categorical_column()); }
+  // The key dtype of the dynamic table ("int64", "int32", "string").
+  // REQUIRES: has_dynamic_vocabulary().
+  const std::string& key_dtype() const {
+    return FindDynamicVocabularyColumn(*categorical_column())->dtype();
+  }
   int64_t variable_size() const override { return dimension(); }
   bool is_sequence() const { return categorical_column()->is_sequence(); }
 };
@@ -126,7 +172,9 @@ class SharedEmbeddingColumn final : public EmbeddingColumnBase {
 
 using EmbeddingColumnPtr = std::shared_ptr<const EmbeddingColumnBase>;
 
-// Throws InvalidArgument naming the column for: dimension < 1; only one of
+// Throws InvalidArgument naming the column for: dynamic_table set for a
+// fixed-vocabulary column or holding a bad number (init_capacity < 0,
+// num_shards < 1); dimension < 1; only one of
 // ckpt_to_load_from / tensor_name_in_ckpt; an unknown initializer ("must be
 // callable"); an unknown combiner; max_norm <= 0; max_sequence_length < 0,
 // > 0 for a non-sequence column or 0 for a sequence column given to a
@@ -140,7 +188,8 @@ std::shared_ptr<const EmbeddingColumn> embedding_column(
 // by "_" plus "_shared_embedding"). `max_sequence_lengths` is empty (all 0)
 // or one entry per column; options.max_sequence_length is ignored. All
 // columns must be of the same type (after unwrapping weighted / sequence)
-// and have the same num_buckets.
+// and have the same num_buckets; dynamic-vocabulary columns must all be
+// dynamic, with the same key dtype.
 std::vector<std::shared_ptr<const SharedEmbeddingColumn>> shared_embeddings(
     const std::vector<CategoricalColumnPtr>& categorical_columns,
     int64_t dimension, EmbeddingColumnOptions options = {},
@@ -151,7 +200,8 @@ std::vector<std::shared_ptr<const SharedEmbeddingColumn>> shared_embeddings(
 // same categorical type (after unwrapping weighted / sequence wrappers), same
 // num_buckets, same dimension and the same table-level options (initializer,
 // ckpt_to_load_from, tensor_name_in_ckpt, trainable, learning_rate_fn,
-// embedding_lookup_device, tensor_core_shape); names unique. Throws
+// embedding_lookup_device, tensor_core_shape, dynamic_table); either all or
+// none have a dynamic vocabulary, with one key dtype; names unique. Throws
 // InvalidArgument naming the collection and the two disagreeing columns.
 // shared_embeddings() calls it; so does the JSON loader.
 void ValidateSharedEmbeddingColumns(

@@ -18,6 +18,9 @@
 // strings) and memory must stay bounded; use an admission filter to keep
 // one-off keys from ever taking a row.
 //
+// The JSON forms get_config writes (and the *FromConfig functions read) are
+// documented, with their defaults, in docs/dynamic-embedding-config.md.
+//
 // Policies and filters are thread-safe.
 #ifndef EMBCOL_RESTRICT_POLICY_H_
 #define EMBCOL_RESTRICT_POLICY_H_

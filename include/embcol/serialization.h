@@ -3,7 +3,8 @@
 // tf.feature_column serialization (serialize_feature_column, get_config /
 // from_config) and Keras' layer get_config. docs/config-format.md is the
 // full spec, including embcol's extensions (accelerator keys on
-// EmbeddingColumn and the SharedEmbeddingColumn class).
+// EmbeddingColumn, the SharedEmbeddingColumn class, and dynamic tables: the
+// DynamicVocabularyCategoricalColumn class and the dynamic_table key).
 //
 // Use SerializeFeatureColumn / SerializeLayerConfig to write a config that
 // TensorFlow can load (plain columns serialize exactly as TF writes them),

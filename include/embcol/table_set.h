@@ -7,8 +7,14 @@
 // one TableSet, so shared columns used in both a DenseFeatures and a
 // SequenceFeatures layer read one table, as in TensorFlow.
 //
+// A column over categorical_column_with_dynamic_vocabulary gets a dynamic
+// table instead (dynamic_embedding::Variable, keyed by raw feature values),
+// reached through GetOrCreateDynamic / FindDynamic. Fixed and dynamic tables
+// share one name space: a name is either one or the other.
+//
 // Thread-compatible: concurrent const access is safe; creating tables or
-// writing rows needs external synchronization.
+// writing rows of a fixed table needs external synchronization (a dynamic
+// table's own operations are thread-safe, see dynamic_embedding.h).
 #ifndef EMBCOL_TABLE_SET_H_
 #define EMBCOL_TABLE_SET_H_
 
@@ -18,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "embcol/dynamic_embedding.h"
 #include "embcol/embedding_column.h"
 #include "embcol/embedding_table.h"
 
@@ -35,18 +42,45 @@ class TableSet {
   // that name exists with another shape, and FailedPrecondition for a
   // column that asks to load its initial value from a checkpoint
   // (ckpt_to_load_from), which this version cannot read yet.
+  // InvalidArgument for a dynamic-vocabulary column (use GetOrCreateDynamic)
+  // or a name taken by a dynamic table.
   EmbeddingTable& GetOrCreate(const EmbeddingColumnBase& column);
 
-  // nullptr when absent.
+  // The dynamic table of a dynamic-vocabulary column, created if absent:
+  // named table_name(), dim = dimension(), key dtype = the column's,
+  // initializer = the column's (missing keys read it; see
+  // dynamic_embedding.h), its null seed derived as for fixed tables, and
+  // the storage of options().dynamic_table (shards, capacity, row dtype,
+  // kv_creator, restrict policy, admission filter), trainable as the
+  // column. Throws InvalidArgument naming the column for a fixed-vocabulary
+  // column, a name taken by a fixed table, an existing dynamic table of
+  // another dim or key dtype, or a bad kv_creator / restrict_policy /
+  // admission_filter config; FailedPrecondition for ckpt_to_load_from.
+  dynamic_embedding::Variable& GetOrCreateDynamic(const EmbeddingColumnBase& column);
+
+  // Creates the column's table of the right kind if absent (GetOrCreate or
+  // GetOrCreateDynamic).
+  void Create(const EmbeddingColumnBase& column);
+
+  // nullptr when absent (or when the name is a dynamic table).
   EmbeddingTable* Find(const std::string& name);
   const EmbeddingTable* Find(const std::string& name) const;
-  // All tables, sorted by name.
+  // nullptr when absent (or when the name is a fixed table).
+  dynamic_embedding::Variable* FindDynamic(const std::string& name);
+  const dynamic_embedding::Variable* FindDynamic(const std::string& name) const;
+  // All fixed tables, sorted by name.
   std::vector<const EmbeddingTable*> tables() const;
+  // All dynamic tables, sorted by name.
+  std::vector<const dynamic_embedding::Variable*> dynamic_tables() const;
   uint64_t seed() const { return seed_; }
 
  private:
+  // The seed of a table named `name` for initializers whose seed is null.
+  uint64_t TableSeed(const std::string& name) const;
+
   uint64_t seed_;
   std::map<std::string, std::unique_ptr<EmbeddingTable>> tables_;
+  std::map<std::string, std::unique_ptr<dynamic_embedding::Variable>> dynamic_tables_;
 };
 
 }  // namespace embcol

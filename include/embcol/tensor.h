@@ -2,7 +2,10 @@
 //
 //   IdTensor   - the output of a categorical column: a COO sparse tensor of
 //                int64 ids (TensorFlow's IdWeightPair), with optional float
-//                weights paired with ids by position.
+//                weights paired with ids by position. A column with a dynamic
+//                vocabulary also attaches the batch's distinct raw keys
+//                (IdKeys); its ids are then positions in that key list, not
+//                bucket ids.
 //   RaggedIds  - the canonical form a lookup kernel consumes: rows given by
 //                row_splits, each row a list of ids with optional weights.
 //   DenseTensor- a row-major float32 tensor (the output of dense columns).
@@ -12,10 +15,23 @@
 #define EMBCOL_TENSOR_H_
 
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace embcol {
+
+// The distinct raw keys of one batch, in first-occurrence order: int64,
+// int32 or string keys (one alternative). Produced by
+// categorical_column_with_dynamic_vocabulary; the layer looks these keys up
+// in the column's dynamic table.
+struct IdKeys {
+  std::variant<std::vector<int64_t>, std::vector<int32_t>, std::vector<std::string>> keys;
+
+  int64_t size() const;
+};
 
 struct IdTensor {
   // nnz * dense_shape.size() entries, row-major ordered.
@@ -24,10 +40,17 @@ struct IdTensor {
   std::vector<int64_t> ids;
   // Empty when the column carries no weights; otherwise ids.size() entries.
   std::vector<float> weights;
+  // Null for bucket ids (ids index a fixed table of num_buckets rows).
+  // Non-null for a dynamic-vocabulary column: ids[i] is the position of
+  // entry i's raw key in *keys (0 <= ids[i] < keys->size()), and ids must not
+  // be read as bucket ids -- code that needs bucket ids rejects such a
+  // tensor (has_keys()). Shared, so copying an IdTensor stays cheap.
+  std::shared_ptr<const IdKeys> keys;
 
   int rank() const { return static_cast<int>(dense_shape.size()); }
   int64_t nnz() const { return static_cast<int64_t>(ids.size()); }
   bool has_weights() const { return !weights.empty(); }
+  bool has_keys() const { return keys != nullptr; }
 };
 
 struct RaggedIds {

@@ -74,6 +74,34 @@ TEST(CliTest, TransformPrintsDenseOutputInColumnNameOrder) {
   EXPECT_FALSE(out.contains("sequence"));
 }
 
+TEST(CliTest, TransformDynamicVocabularyColumn) {
+  // Every key is missing, so it reads the Constant initializer's 0.25s; the
+  // table holds no key afterwards (lookups do not insert).
+  const std::string cols = Write("cli_dyn_cols.json", R"([
+  {"class_name": "EmbeddingColumn",
+   "config": {"categorical_column": {"class_name": "DynamicVocabularyCategoricalColumn",
+                                     "config": {"key": "q", "dtype": "string"}},
+              "dimension": 2, "combiner": "sum",
+              "initializer": {"class_name": "Constant", "config": {"value": 0.25}},
+              "ckpt_to_load_from": null, "tensor_name_in_ckpt": null, "max_norm": null,
+              "trainable": true, "use_safe_embedding_lookup": true,
+              "dynamic_table": {"num_shards": 2}}}
+])");
+  const std::string batch = Write("cli_dyn_batch.json", R"({"features": {
+      "q": {"values": ["cat", "dog", "cat"], "row_splits": [0, 2, 2, 3]}}})");
+  Result r = RunCli("transform --columns " + cols + " --input " + batch + " --tables");
+  ASSERT_EQ(r.status, 0) << r.err;
+  nlohmann::json want = {{"dense", {{0.5, 0.5}, {0.0, 0.0}, {0.25, 0.25}}},
+                         {"tables", {{"q_embedding", {0, 2}}}}};
+  EXPECT_EQ(nlohmann::json::parse(r.out), want);
+
+  const std::string ints = Write("cli_dyn_ints.json", R"({"features": {"q": [[1], [2]]}})");
+  r = RunCli("transform --columns " + cols + " --input " + ints);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err.rfind("InvalidArgument: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("feature 'q'"), std::string::npos) << r.err;
+}
+
 TEST(CliTest, TransformSequenceColumns) {
   const std::string cols = Write("cli_seq_cols.json", R"([
   {"class_name": "EmbeddingColumn",

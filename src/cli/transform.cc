@@ -75,6 +75,10 @@ nlohmann::json RunTransform(const TransformArgs& args) {
     for (const EmbeddingTable* table : tables->tables()) {
       t[table->name()] = {table->num_rows(), table->dim()};
     }
+    // A dynamic table's rows are the keys it holds (lookups do not insert).
+    for (const dynamic_embedding::Variable* table : tables->dynamic_tables()) {
+      t[table->name()] = {table->size(), table->dim()};
+    }
     out["tables"] = t;
   }
   return out;

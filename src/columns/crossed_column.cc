@@ -91,6 +91,11 @@ LeafValues RawLeaf(const FeatureBatch& batch, const std::string& key,
 LeafValues ColumnLeaf(const FeatureBatch& batch, const CategoricalColumn& leaf_column,
                       const std::string& column) {
   const IdTensor ids = leaf_column.GetSparseTensors(batch);
+  if (ids.has_keys()) {  // positions in a per-batch key list, not ids
+    throw InvalidArgument(column + ": column " + leaf_column.name() +
+                          " gives raw keys of a dynamic vocabulary, not ids; cross its "
+                          "feature name as a string key instead.");
+  }
   if (ids.has_weights()) {
     throw InvalidArgument(
         "crossed_column does not support weight_tensor, but the given column "
@@ -142,6 +147,14 @@ CrossedColumn::CrossedColumn(std::vector<CrossedKey> keys, int64_t hash_bucket_s
           "before crossing will increase probability of collision. Instead, use the "
           "feature name as a string. Given: " + column->name() + ". In crossed_column " +
           KeysText(keys_) + ": pass '" + column->name() + "' as a string key.");
+    }
+    if (HasDynamicVocabulary(*column)) {
+      throw InvalidArgument(
+          "crossed_column cannot cross " + column->name() + " (" + column->class_name() +
+          "): a dynamic-vocabulary column has no bucket ids to cross. In crossed_column " +
+          KeysText(keys_) + ": pass '" + column->name() +
+          "' as a string key (its raw values are crossed), or use the column in an "
+          "embedding_column.");
     }
     if (dynamic_cast<const WeightedCategoricalColumn*>(column) != nullptr) {
       throw InvalidArgument(

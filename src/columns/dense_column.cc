@@ -326,10 +326,20 @@ IndicatorColumn::IndicatorColumn(CategoricalColumnPtr categorical_column)
     throw InvalidArgument("indicator_column: categorical_column must be a "
                           "categorical column, got null.");
   }
+  if (HasDynamicVocabulary(*categorical_)) {
+    throw InvalidArgument("indicator_column '" + categorical_->name() +
+                          "_indicator': categorical column " + categorical_->name() +
+                          " has a dynamic vocabulary, so there is no bucket count for a "
+                          "multi-hot vector; use embedding_column instead.");
+  }
 }
 
 DenseTensor IndicatorColumn::GetDenseTensor(const FeatureBatch& batch) const {
   const IdTensor ids = categorical_->GetSparseTensors(batch);
+  if (ids.has_keys()) {
+    throw Internal("indicator_column '" + name() + "': column " + categorical_->name() +
+                   " gave keyed ids (positions in a key list), not bucket ids.");
+  }
   const RaggedIds rows = ToRagged(ids);
   const int64_t n = categorical_->num_buckets();
   std::vector<int64_t> shape(ids.dense_shape.begin(), ids.dense_shape.end() - 1);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <utility>
 
 #include "embcol/errors.h"
 
@@ -31,10 +32,51 @@ std::string ShapeString(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
+// The dynamic_table extension: only over a dynamic vocabulary, and sane
+// numbers. The JSON-valued fields are checked for their outer shape here;
+// TableSet builds (and fully checks) them when it creates the table.
+void ValidateDynamicTable(const CategoricalColumn& categorical,
+                          const DynamicTableOptions& d, const std::string& what) {
+  if (!HasDynamicVocabulary(categorical)) {
+    throw InvalidArgument(what + ": dynamic_table is set, but categorical column " +
+                          categorical.name() + " (" + categorical.class_name() +
+                          ") has a fixed vocabulary and uses a fixed table; remove "
+                          "dynamic_table or use categorical_column_with_dynamic_vocabulary.");
+  }
+  if (d.init_capacity < 0) {
+    throw InvalidArgument(what + ": dynamic_table.init_capacity must be >= 0; got " +
+                          std::to_string(d.init_capacity) + ".");
+  }
+  if (d.num_shards < 1 || d.num_shards > (1 << 20)) {
+    throw InvalidArgument(what + ": dynamic_table.num_shards must be in [1, 1048576]; got " +
+                          std::to_string(d.num_shards) + ".");
+  }
+  if (d.value_dtype != "float32" && d.value_dtype != "float16" && d.value_dtype != "half" &&
+      d.value_dtype != "bfloat16") {
+    throw InvalidArgument(what + ": dynamic_table.value_dtype '" + d.value_dtype +
+                          "' is not a row dtype; use float32, float16 or bfloat16.");
+  }
+  if (!(d.kv_creator.is_null() || d.kv_creator.is_string() || d.kv_creator.is_object())) {
+    throw InvalidArgument(what + ": dynamic_table.kv_creator must be null, \"memory\" or "
+                          "{\"class_name\": ..., \"config\": {...}}; got " +
+                          d.kv_creator.dump() + ".");
+  }
+  for (const auto& [field, value] : {std::pair<const char*, const nlohmann::json*>{
+                                         "restrict_policy", &d.restrict_policy},
+                                     {"admission_filter", &d.admission_filter}}) {
+    if (!(value->is_null() || (value->is_object() && value->contains("class_name")))) {
+      throw InvalidArgument(what + ": dynamic_table." + field + " must be null or "
+                            "{\"class_name\": ..., \"config\": {...}}; got " +
+                            value->dump() + ".");
+    }
+  }
+}
+
 // Checks the arguments every embedding column takes. `what` names the
 // column in messages, e.g. "embedding_column 'aaa_embedding'".
 void ValidateOptions(const CategoricalColumn& categorical, int64_t dimension,
                      const EmbeddingColumnOptions& o, const std::string& what) {
+  if (o.dynamic_table) ValidateDynamicTable(categorical, *o.dynamic_table, what);
   if (dimension < 1) {
     throw InvalidArgument(what + ": Invalid dimension " + std::to_string(dimension) +
                           "; dimension must be > 0.");
@@ -105,6 +147,13 @@ void ValidateOptions(const CategoricalColumn& categorical, int64_t dimension,
 
 }  // namespace
 
+bool DynamicTableOptions::operator==(const DynamicTableOptions& other) const {
+  return init_capacity == other.init_capacity && num_shards == other.num_shards &&
+         devices == other.devices && value_dtype == other.value_dtype &&
+         kv_creator == other.kv_creator && restrict_policy == other.restrict_policy &&
+         admission_filter == other.admission_filter;
+}
+
 Combiner EmbeddingColumnBase::combiner() const {
   return ParseCombiner(options().combiner, name());
 }
@@ -122,6 +171,9 @@ EmbeddingColumn::EmbeddingColumn(CategoricalColumnPtr categorical_column,
   ValidateOptions(*categorical_, dimension_, options_,
                   "embedding_column '" + table_name_ + "'");
   if (!options_.initializer) options_.initializer = DefaultEmbeddingInitializer(dimension_);
+  if (!options_.dynamic_table && HasDynamicVocabulary(*categorical_)) {
+    options_.dynamic_table.emplace();
+  }
 }
 
 std::string EmbeddingColumn::name() const {
@@ -147,6 +199,9 @@ SharedEmbeddingColumn::SharedEmbeddingColumn(CategoricalColumnPtr categorical_co
   ValidateOptions(*categorical_, dimension_, options_,
                   "shared_embeddings '" + name() + "'");
   if (!options_.initializer) options_.initializer = DefaultEmbeddingInitializer(dimension_);
+  if (!options_.dynamic_table && HasDynamicVocabulary(*categorical_)) {
+    options_.dynamic_table.emplace();
+  }
 }
 
 std::string SharedEmbeddingColumn::name() const {
@@ -182,6 +237,22 @@ void ValidateSharedEmbeddingColumns(
                             c.shared_embedding_collection_name() + "'.");
     }
     const CategoricalColumn* base = Unwrap(c.categorical_column().get());
+    if (first.has_dynamic_vocabulary() != c.has_dynamic_vocabulary()) {
+      const SharedEmbeddingColumn& dyn = first.has_dynamic_vocabulary() ? first : c;
+      const SharedEmbeddingColumn& fixed = first.has_dynamic_vocabulary() ? c : first;
+      throw InvalidArgument(
+          what + ": column " + dyn.name() + " has a dynamic vocabulary (a dynamic table) "
+          "but column " + fixed.name() + " has a fixed vocabulary (" +
+          Unwrap(fixed.categorical_column().get())->class_name() +
+          "); columns that share a table must all use "
+          "categorical_column_with_dynamic_vocabulary, or none.");
+    }
+    if (c.has_dynamic_vocabulary() && c.key_dtype() != first.key_dtype()) {
+      throw InvalidArgument(what + ": columns " + first.name() + " (keys " +
+                            first.key_dtype() + ") and " + c.name() + " (keys " +
+                            c.key_dtype() + ") have different key dtypes; columns that "
+                            "share a dynamic table must use one key dtype.");
+    }
     if (base->class_name() != first_base->class_name()) {
       throw InvalidArgument(
           what + ": To use shared_embedding_column, all categorical_columns must have "
@@ -218,6 +289,7 @@ void ValidateSharedEmbeddingColumns(
       disagree("embedding_lookup_device");
     }
     if (a.tensor_core_shape != b.tensor_core_shape) disagree("tensor_core_shape");
+    if (a.dynamic_table != b.dynamic_table) disagree("dynamic_table");
     if (a.learning_rate_fn.has_value() != b.learning_rate_fn.has_value()) {
       disagree("learning_rate_fn");
     }

@@ -18,18 +18,19 @@ SequenceCategoricalColumn::SequenceCategoricalColumn(
   if (c == nullptr) {
     throw InvalidArgument(
         "categorical_column must be set. In SequenceCategoricalColumn: wrap an "
-        "identity, hash bucket or vocabulary column.");
+        "identity, hash bucket, vocabulary or dynamic vocabulary column.");
   }
   const bool supported =
       dynamic_cast<const IdentityCategoricalColumn*>(c) != nullptr ||
       dynamic_cast<const HashedCategoricalColumn*>(c) != nullptr ||
       dynamic_cast<const VocabularyListCategoricalColumn*>(c) != nullptr ||
-      dynamic_cast<const VocabularyFileCategoricalColumn*>(c) != nullptr;
+      dynamic_cast<const VocabularyFileCategoricalColumn*>(c) != nullptr ||
+      dynamic_cast<const DynamicVocabularyCategoricalColumn*>(c) != nullptr;
   if (!supported) {
     throw InvalidArgument(
         "SequenceCategoricalColumn cannot wrap " + c->class_name() + " '" + c->name() +
         "'. Use one of sequence_categorical_column_with_identity, _hash_bucket, "
-        "_vocabulary_list or _vocabulary_file.");
+        "_vocabulary_list, _vocabulary_file or _dynamic_vocabulary.");
   }
 }
 

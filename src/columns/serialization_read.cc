@@ -19,7 +19,8 @@ namespace {
 using namespace internal;  // NOLINT: the helpers of this layer
 
 const char* const kKnownClasses =
-    "BucketizedColumn, CrossedColumn, EmbeddingColumn, HashedCategoricalColumn, "
+    "BucketizedColumn, CrossedColumn, DynamicVocabularyCategoricalColumn, EmbeddingColumn, "
+    "HashedCategoricalColumn, "
     "IdentityCategoricalColumn, IndicatorColumn, NumericColumn, SequenceNumericColumn, "
     "SequenceCategoricalColumn, SharedEmbeddingColumn, VocabularyFileCategoricalColumn, "
     "VocabularyListCategoricalColumn, WeightedCategoricalColumn";
@@ -211,6 +212,18 @@ ColumnPtr ReadVocabularyFile(const json& c, DeserializeContext&, const std::stri
       GetDType(c, path, "dtype", kStringDType | kIntDType));
 }
 
+// embcol's DynamicVocabularyCategoricalColumn: {"key", "dtype"}, dtype one
+// of "int64", "int32", "string" exactly (the table's key dtype).
+ColumnPtr ReadDynamicVocabulary(const json& c, DeserializeContext&, const std::string& path) {
+  CheckKeys(c, path, {"key", "dtype"});
+  const std::string dtype = GetString(c, path, "dtype");
+  if (dtype != "int64" && dtype != "int32" && dtype != "string") {
+    Invalid(KeyPath(path, "dtype"), "the key dtype must be \"int64\", \"int32\" or "
+                                    "\"string\"; got \"" + dtype + "\".");
+  }
+  return categorical_column_with_dynamic_vocabulary(GetString(c, path, "key"), dtype);
+}
+
 ColumnPtr ReadWeighted(const json& c, DeserializeContext& ctx, const std::string& path) {
   CheckKeys(c, path, {"categorical_column", "weight_feature_key", "dtype"});
   return weighted_categorical_column(
@@ -269,6 +282,46 @@ std::optional<InitializerConfig> ReadInitializer(const json& value, const std::s
   return out;
 }
 
+// embcol's dynamic_table extension (docs/config-format.md 6.4). Every key
+// may be absent (its default); unknown keys are errors.
+DynamicTableOptions ReadDynamicTable(const json& d, const std::string& path) {
+  CheckKeys(d, path, {},
+            {"init_capacity", "num_shards", "devices", "value_dtype", "kv_creator",
+             "restrict_policy", "admission_filter"});
+  DynamicTableOptions o;
+  if (d.contains("init_capacity")) o.init_capacity = GetInt(d, path, "init_capacity");
+  if (d.contains("num_shards")) o.num_shards = GetInt(d, path, "num_shards");
+  if (d.contains("devices") && !d["devices"].is_null()) {
+    const std::string devices_path = KeyPath(path, "devices");
+    const json& items = RequireList(d["devices"], devices_path);
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!items[i].is_string()) {
+        Invalid(IndexPath(devices_path, i), "expected a device name (string); got " +
+                                                items[i].dump() + ".");
+      }
+      o.devices.push_back(items[i].get<std::string>());
+    }
+  }
+  if (d.contains("value_dtype")) o.value_dtype = GetString(d, path, "value_dtype");
+  if (d.contains("kv_creator")) o.kv_creator = d["kv_creator"];
+  if (d.contains("restrict_policy")) o.restrict_policy = d["restrict_policy"];
+  if (d.contains("admission_filter")) o.admission_filter = d["admission_filter"];
+  auto check_envelope = [&](const json& v, const char* key) {
+    if (!v.is_null() && !(v.is_object() && v.contains("class_name"))) {
+      Invalid(KeyPath(path, key), "expected null or {\"class_name\": ..., \"config\": "
+                                  "{...}}; got " + v.dump() + ".");
+    }
+  };
+  check_envelope(o.restrict_policy, "restrict_policy");
+  check_envelope(o.admission_filter, "admission_filter");
+  if (!(o.kv_creator.is_null() || o.kv_creator.is_string() || o.kv_creator.is_object())) {
+    Invalid(KeyPath(path, "kv_creator"), "expected null, \"memory\" or {\"class_name\": "
+                                         "..., \"config\": {...}}; got " +
+                                             o.kv_creator.dump() + ".");
+  }
+  return o;
+}
+
 // The keys EmbeddingColumn and SharedEmbeddingColumn share, into options.
 EmbeddingColumnOptions ReadEmbeddingOptions(const json& c, const std::string& path) {
   EmbeddingColumnOptions o;
@@ -305,6 +358,9 @@ EmbeddingColumnOptions ReadEmbeddingOptions(const json& c, const std::string& pa
     }
     o.tensor_core_shape = std::move(shape);
   }
+  if (c.contains("dynamic_table") && !c["dynamic_table"].is_null()) {
+    o.dynamic_table = ReadDynamicTable(c["dynamic_table"], KeyPath(path, "dynamic_table"));
+  }
   return o;
 }
 
@@ -321,6 +377,7 @@ std::vector<std::string> EmbeddingRequiredKeys(bool shared) {
 std::vector<std::string> EmbeddingOptionalKeys() {
   std::vector<std::string> keys = {"use_safe_embedding_lookup"};
   keys.insert(keys.end(), kAcceleratorKeys.begin(), kAcceleratorKeys.end());
+  keys.push_back("dynamic_table");
   return keys;
 }
 
@@ -362,6 +419,7 @@ ReaderFn FindReader(const std::string& class_name) {
       {"VocabularyListCategoricalColumn", ReadVocabularyList},
       {"VocabularyFileCategoricalColumn", ReadVocabularyFile},
       {"WeightedCategoricalColumn", ReadWeighted},
+      {"DynamicVocabularyCategoricalColumn", ReadDynamicVocabulary},
       {"CrossedColumn", ReadCrossed},
       {"IndicatorColumn", ReadIndicator},
       {"EmbeddingColumn", ReadEmbedding},

@@ -104,9 +104,21 @@ ordered_json LearningRateJson(const LearningRateFn& fn, const std::string& colum
                              "warmup_steps", "boundaries", "values"}));
 }
 
-// The embedding keys both EmbeddingColumn and SharedEmbeddingColumn write
-// after their categorical column (and collection name).
-void WriteEmbeddingKeys(const EmbeddingColumnBase& column, ordered_json& config) {
+// embcol's dynamic_table extension: every key, in a fixed order.
+ordered_json DynamicTableJson(const DynamicTableOptions& d) {
+  ordered_json out = ordered_json::object();
+  out["init_capacity"] = d.init_capacity;
+  out["num_shards"] = d.num_shards;
+  out["devices"] = d.devices;
+  out["value_dtype"] = d.value_dtype;
+  out["kv_creator"] = ordered_json(d.kv_creator);
+  out["restrict_policy"] = ordered_json(d.restrict_policy);
+  out["admission_filter"] = ordered_json(d.admission_filter);
+  return out;
+}
+
+// TensorFlow's embedding keys plus the accelerator keys (6.1).
+void WriteEmbeddingKeysTf(const EmbeddingColumnBase& column, ordered_json& config) {
   const EmbeddingColumnOptions& o = column.options();
   config["dimension"] = column.dimension();
   config["combiner"] = o.combiner;
@@ -136,6 +148,16 @@ void WriteEmbeddingKeys(const EmbeddingColumnBase& column, ordered_json& config)
     config["tensor_core_shape"] = std::move(shape);
   } else {
     config["tensor_core_shape"] = nullptr;
+  }
+}
+
+// The embedding keys both EmbeddingColumn and SharedEmbeddingColumn write
+// after their categorical column (and collection name).
+void WriteEmbeddingKeys(const EmbeddingColumnBase& column, ordered_json& config) {
+  WriteEmbeddingKeysTf(column, config);
+  // embcol's dynamic_table, last, for columns over a dynamic vocabulary.
+  if (column.options().dynamic_table) {
+    config["dynamic_table"] = DynamicTableJson(*column.options().dynamic_table);
   }
 }
 
@@ -203,6 +225,10 @@ ordered_json SerializeConfig(const FeatureColumn& column) {
     c["dtype"] = DTypeName(f->dtype());
     c["default_value"] = f->default_value();
     c["file_format"] = nullptr;
+  } else if (const auto* dv =
+                 dynamic_cast<const DynamicVocabularyCategoricalColumn*>(&column)) {
+    c["key"] = dv->key();
+    c["dtype"] = dv->dtype();
   } else if (const auto* w = dynamic_cast<const WeightedCategoricalColumn*>(&column)) {
     c["categorical_column"] = SerializeFeatureColumn(*w->categorical_column());
     c["weight_feature_key"] = w->weight_feature_key();

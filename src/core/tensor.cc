@@ -15,6 +15,10 @@ DenseTensor DenseTensor::Zeros(std::vector<int64_t> shape) {
   return DenseTensor(std::move(shape), std::vector<float>(static_cast<size_t>(n), 0.0f));
 }
 
+int64_t IdKeys::size() const {
+  return std::visit([](const auto& v) { return static_cast<int64_t>(v.size()); }, keys);
+}
+
 int64_t DenseTensor::num_elements() const { return NumElements(shape); }
 
 RaggedIds ToRagged(const IdTensor& t) {

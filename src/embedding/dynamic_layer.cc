@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "embcol/errors.h"
+#include "embcol/kv_creator.h"
 #include "embcol/restrict_policy.h"
 
 namespace embcol::dynamic_embedding {
@@ -41,9 +42,20 @@ Embedding::Embedding(EmbeddingOptions options) : options_(std::move(options)) {
   v.initializer = options_.initializer;
   v.trainable = options_.trainable;
   v.restrict_policy = std::move(options_.restrict_policy);
+  v.admission_filter = std::move(options_.admission_filter);
   v.bp_v2 = options_.bp_v2;
   v.init_size = options_.init_capacity;
-  v.kv_creator = options_.kv_creator;
+  const bool described = !options_.kv_creator_config.is_null();
+  options_.kv_creator_config = CanonicalKvCreatorConfig(options_.kv_creator_config, Context());
+  if (options_.kv_creator) {
+    v.kv_creator = options_.kv_creator;
+    custom_kv_creator_undescribed_ = !described;
+  } else if (options_.kv_creator_config["class_name"] != kInMemoryKvCreator) {
+    v.kv_creator = KvCreatorFromConfig(options_.kv_creator_config, Context());
+  } else {
+    // The in-memory class: the Variable's default store (validates the config).
+    KvCreatorFromConfig(options_.kv_creator_config, Context());
+  }
   variable_ = std::make_unique<Variable>(std::move(v));
 }
 
@@ -75,9 +87,11 @@ nlohmann::json Embedding::get_config() const {
     throw FailedPrecondition(Context() + ": a custom C++ partitioner cannot be serialized; "
                              "use the default partitioner to save this layer's config.");
   }
-  if (!variable_->has_default_kv_creator()) {
-    throw FailedPrecondition(Context() + ": a custom kv_creator cannot be serialized; use the "
-                             "default in-memory store to save this layer's config.");
+  if (custom_kv_creator_undescribed_) {
+    throw FailedPrecondition(Context() + ": a custom C++ kv_creator cannot be serialized; set "
+                             "EmbeddingOptions::kv_creator_config to the store's "
+                             "{\"class_name\", \"config\"} description (kv_creator.h), or use "
+                             "a registered store through kv_creator_config alone.");
   }
   nlohmann::json c;
   c["embedding_size"] = options_.embedding_size;
@@ -91,9 +105,12 @@ nlohmann::json Embedding::get_config() const {
   c["bp_v2"] = options_.bp_v2;
   c["restrict_policy"] = variable_->restrict_policy() ? variable_->restrict_policy()->get_config()
                                                       : nlohmann::json(nullptr);
+  c["admission_filter"] = variable_->admission_filter()
+                              ? variable_->admission_filter()->get_config()
+                              : nlohmann::json(nullptr);
   c["init_capacity"] = options_.init_capacity;
   c["partitioner"] = "default";
-  c["kv_creator"] = "memory";
+  c["kv_creator"] = options_.kv_creator_config;
   c["max_norm"] = options_.max_norm.has_value() ? nlohmann::json(*options_.max_norm)
                                                 : nlohmann::json(nullptr);
   return c;
@@ -135,10 +152,12 @@ EmbeddingOptions Embedding::OptionsFromConfig(const nlohmann::json& config, cons
       throw InvalidArgument(ctx + ": partitioner must be \"default\" or null, got " +
                             config["partitioner"].dump() + ".");
     }
-    if (config.contains("kv_creator") && !config["kv_creator"].is_null() &&
-        config["kv_creator"] != "memory") {
-      throw InvalidArgument(ctx + ": kv_creator must be \"memory\" or null, got " +
-                            config["kv_creator"].dump() + ".");
+    if (config.contains("admission_filter") && !config["admission_filter"].is_null()) {
+      o.admission_filter = AdmissionFilterFromConfig(config["admission_filter"], ctx);
+    }
+    if (config.contains("kv_creator")) {
+      // Validated here so a bad one fails before any store is built.
+      o.kv_creator_config = CanonicalKvCreatorConfig(config["kv_creator"], ctx);
     }
     if (config.contains("max_norm") && !config["max_norm"].is_null()) {
       o.max_norm = config["max_norm"].get<float>();

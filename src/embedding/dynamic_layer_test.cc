@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "embcol/errors.h"
+#include "embcol/kv_creator.h"
 #include "embcol/restrict_policy.h"
 
 namespace embcol::dynamic_embedding {
@@ -171,12 +172,15 @@ TEST(DynamicLayerTest, ConfigRoundTrip) {
   const nlohmann::json c = layer.get_config();
   for (const char* key : {"embedding_size", "key_dtype", "value_dtype", "combiner", "initializer",
                           "devices", "name", "trainable", "bp_v2", "restrict_policy",
-                          "init_capacity", "partitioner", "kv_creator", "max_norm"}) {
+                          "admission_filter", "init_capacity", "partitioner", "kv_creator",
+                          "max_norm"}) {
     EXPECT_TRUE(c.contains(key)) << key;
   }
-  EXPECT_EQ(c.size(), 14u);
+  EXPECT_EQ(c.size(), 15u);
   EXPECT_EQ(c["partitioner"], "default");
-  EXPECT_EQ(c["kv_creator"], "memory");
+  EXPECT_EQ(c["kv_creator"],
+            nlohmann::json::parse(R"({"class_name": "CuckooHashTableCreator", "config": {}})"));
+  EXPECT_TRUE(c["admission_filter"].is_null());
   EXPECT_EQ(c["restrict_policy"]["class_name"], "FrequencyRestrictPolicy");
   auto back = SquashedEmbedding::from_config(c);
   EXPECT_EQ(back->get_config(), c);
@@ -186,10 +190,137 @@ TEST(DynamicLayerTest, ConfigRoundTrip) {
   nlohmann::json nulls = c;
   nulls["partitioner"] = nullptr;
   nulls["kv_creator"] = nullptr;
+  nulls["admission_filter"] = nullptr;
   EXPECT_EQ(Embedding::from_config(nulls)->get_config()["partitioner"], "default");
+  EXPECT_EQ(Embedding::from_config(nulls)->get_config()["kv_creator"], c["kv_creator"]);
   nlohmann::json bad = c;
   bad["combiner"] = "median";
   EXPECT_THROW(SquashedEmbedding::from_config(bad), InvalidArgument);
+}
+
+TEST(DynamicLayerTest, KvCreatorForms) {
+  const nlohmann::json in_memory =
+      nlohmann::json::parse(R"({"class_name": "CuckooHashTableCreator", "config": {}})");
+  nlohmann::json c = Embedding(Options()).get_config();
+  for (const nlohmann::json& form : {nlohmann::json("memory"), nlohmann::json(nullptr), in_memory,
+                                     nlohmann::json::parse(R"({"class_name": "CuckooHashTableCreator"})")}) {
+    c["kv_creator"] = form;
+    auto layer = Embedding::from_config(c);
+    EXPECT_EQ(layer->get_config()["kv_creator"], in_memory) << form.dump();
+    EXPECT_TRUE(layer->variable().has_default_kv_creator());
+  }
+  nlohmann::json absent = c;
+  absent.erase("kv_creator");
+  EXPECT_EQ(Embedding::from_config(absent)->get_config()["kv_creator"], in_memory);
+
+  // Unknown class: InvalidArgument naming the layer and the registered names.
+  c["name"] = "kv_layer";
+  c["kv_creator"] = {{"class_name", "RedisTableCreator"}, {"config", nlohmann::json::object()}};
+  try {
+    Embedding::from_config(c);
+    FAIL() << "expected InvalidArgument";
+  } catch (const InvalidArgument& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("kv_layer"), std::string::npos) << what;
+    EXPECT_NE(what.find("RedisTableCreator"), std::string::npos) << what;
+    EXPECT_NE(what.find("CuckooHashTableCreator"), std::string::npos) << what;
+  }
+  c["kv_creator"] = "disk";
+  EXPECT_THROW(Embedding::from_config(c), InvalidArgument);
+  c["kv_creator"] = {{"class_name", "CuckooHashTableCreator"}, {"config", {{"size", 1}}}};
+  EXPECT_THROW(Embedding::from_config(c), InvalidArgument);
+}
+
+TEST(DynamicLayerTest, RegisteredKvCreatorRoundTrips) {
+  static int shards_built = 0;
+  RegisterKvCreator("LayerTestTableCreator", [](const nlohmann::json& config, const std::string&) {
+    return KvCreator([](const DynamicStoreSpec& spec, int64_t capacity) {
+      ++shards_built;
+      return DefaultKvCreator()(spec, capacity);
+    });
+  });
+  EmbeddingOptions o = Options();
+  o.devices = {"a", "b"};
+  o.kv_creator_config = {{"class_name", "LayerTestTableCreator"}, {"config", {{"dir", "/x"}}}};
+  shards_built = 0;
+  Embedding layer(std::move(o));
+  EXPECT_EQ(shards_built, 2);
+  EXPECT_FALSE(layer.variable().has_default_kv_creator());
+  const nlohmann::json c = layer.get_config();
+  EXPECT_EQ(c["kv_creator"], nlohmann::json::parse(
+                                 R"({"class_name": "LayerTestTableCreator", "config": {"dir": "/x"}})"));
+  shards_built = 0;
+  auto back = Embedding::from_config(c);
+  EXPECT_EQ(shards_built, 2);
+  EXPECT_EQ(back->get_config(), c);
+}
+
+TEST(DynamicLayerTest, CustomKvCreatorNeedsADescriptionToSerialize) {
+  int calls = 0;
+  EmbeddingOptions o = Options();
+  o.kv_creator = [&calls](const DynamicStoreSpec& spec, int64_t capacity) {
+    ++calls;
+    return DefaultKvCreator()(spec, capacity);
+  };
+  Embedding undescribed(std::move(o));
+  EXPECT_EQ(calls, 1);
+  EXPECT_THROW(undescribed.get_config(), FailedPrecondition);
+
+  EmbeddingOptions d = Options();
+  d.kv_creator = [&calls](const DynamicStoreSpec& spec, int64_t capacity) {
+    ++calls;
+    return DefaultKvCreator()(spec, capacity);
+  };
+  d.kv_creator_config = "memory";
+  Embedding described(std::move(d));
+  EXPECT_EQ(calls, 2);  // the function is used, the description only serialized
+  EXPECT_EQ(described.get_config()["kv_creator"]["class_name"], "CuckooHashTableCreator");
+}
+
+TEST(DynamicLayerTest, AdmissionFilterFromConfigWithholdsFirstSighting) {
+  // embedding_size 2, Zeros initializer, a counter filter admitting a key
+  // on its 2nd sighting, plain (non-bp_v2) write back.
+  const nlohmann::json config = nlohmann::json::parse(R"({
+      "embedding_size": 2, "name": "adm",
+      "initializer": {"class_name": "Zeros", "config": {}},
+      "admission_filter": {"class_name": "CounterAdmissionFilter",
+                           "config": {"min_count": 2, "max_pending": 100}}})");
+  auto layer = Embedding::from_config(config);
+  ASSERT_NE(layer->variable().admission_filter(), nullptr);
+  EXPECT_EQ(layer->get_config()["admission_filter"], config["admission_filter"]);
+
+  // Step 1: key 7 seen once -> not admitted: reads zeros, WriteBack skips it.
+  TrainingContext ctx;
+  DenseTensor out = layer->call(KeyView(std::vector<int64_t>{7}), {1}, &ctx);
+  EXPECT_EQ(out.values, (std::vector<float>{0, 0}));
+  ASSERT_EQ(ctx.admitted.size(), 1u);
+  EXPECT_FALSE(ctx.admitted[0]);
+  layer->variable().WriteBack(ctx, std::vector<float>{0.5f, -1.5f}, 1);
+  EXPECT_EQ(layer->size(), 0);
+  EXPECT_FALSE(layer->variable().lookup(KeyView(std::vector<int64_t>{7}), true).exists[0]);
+
+  // Step 2: second sighting -> admitted, inserted with the updated row
+  // [0 + 0.25, 0 - 0.75].
+  out = layer->call(KeyView(std::vector<int64_t>{7}), {1}, &ctx);
+  EXPECT_EQ(out.values, (std::vector<float>{0, 0}));
+  EXPECT_TRUE(ctx.admitted[0]);
+  layer->variable().WriteBack(ctx, std::vector<float>{0.25f, -0.75f}, 2);
+  EXPECT_EQ(layer->size(), 1);
+  LookupResult row = layer->variable().lookup(KeyView(std::vector<int64_t>{7}), true);
+  EXPECT_TRUE(row.exists[0]);
+  EXPECT_EQ(row.values, (std::vector<float>{0.25f, -0.75f}));
+
+  // Step 3: present keys are always admitted; a new key 8 beside it is not.
+  out = layer->call(KeyView(std::vector<int64_t>{8, 7}), {2}, &ctx);
+  EXPECT_EQ(out.values, (std::vector<float>{0, 0, 0.25f, -0.75f}));
+  layer->variable().WriteBack(ctx, std::vector<float>{9, 9, 1, 1}, 3);
+  EXPECT_EQ(layer->size(), 1);
+  EXPECT_EQ(layer->variable().lookup(KeyView(std::vector<int64_t>{7, 8})).values,
+            (std::vector<float>{1, 1, 0, 0}));
+
+  nlohmann::json bad = config;
+  bad["admission_filter"] = {{"class_name", "BloomFilter"}};
+  EXPECT_THROW(Embedding::from_config(bad), InvalidArgument);
 }
 
 TEST(DynamicLayerTest, CustomPartitionerIsNotSerializable) {

@@ -1,6 +1,7 @@
 #include "embcol/dense_features.h"
 
 #include <algorithm>
+#include <span>
 
 #include "embcol/embedding_lookup.h"
 #include "embcol/errors.h"
@@ -54,8 +55,10 @@ std::shared_ptr<TableSet> TablesFor(const FeaturesLayerOptions& o) {
   return o.tables ? o.tables : std::make_shared<TableSet>(o.seed);
 }
 
-DenseTensor Lookup(const EmbeddingColumnBase& column, const EmbeddingTable& table,
-                   const IdTensor& ids) {
+// The pooled (safe) lookup of `ids` against `table` with the column's
+// combiner, max_norm and lookup flavour.
+DenseTensor PooledLookup(const EmbeddingColumnBase& column, const EmbeddingTable& table,
+                         const IdTensor& ids) {
   const EmbeddingColumnOptions& o = column.options();
   std::optional<float> max_norm;
   if (o.max_norm) max_norm = static_cast<float>(*o.max_norm);
@@ -64,6 +67,59 @@ DenseTensor Lookup(const EmbeddingColumnBase& column, const EmbeddingTable& tabl
                                      column.name());
   }
   return EmbeddingLookupSparse(table, ids, column.combiner(), max_norm, column.name());
+}
+
+// A dynamic-vocabulary column: ids are positions in ids.keys, the batch's
+// distinct keys. Those keys are read from the dynamic table into a [u, dim]
+// block (lookup only: missing keys read their initial value and are not
+// inserted), and the ordinary pooled lookup runs over that block, so
+// combiners, weights, pruning and max_norm behave as for a fixed table.
+DenseTensor DynamicLookup(const EmbeddingColumnBase& column,
+                          const dynamic_embedding::Variable& table, const IdTensor& ids) {
+  if (!ids.has_keys()) {
+    throw Internal("column " + column.name() + " reads dynamic table '" + table.name() +
+                   "', but its categorical column gave bucket ids, not keys.");
+  }
+  const int64_t u = ids.keys->size();
+  // EmbeddingTable needs >= 1 row; with no keys no row is read.
+  EmbeddingTable block(table.name(), std::max<int64_t>(u, 1), table.dim());
+  std::span<float> rows(block.data(), static_cast<size_t>(u * table.dim()));
+  std::visit(
+      [&](const auto& keys) {
+        const KeyView view(keys.data(), static_cast<int64_t>(keys.size()));
+        if (view.type() != table.key_dtype()) {
+          throw Internal("column " + column.name() + " gave " +
+                         std::string(KeyTypeName(view.type())) + " keys for dynamic table '" +
+                         table.name() + "' of " + std::string(KeyTypeName(table.key_dtype())) +
+                         " keys.");
+        }
+        table.lookup(view, rows);
+      },
+      ids.keys->keys);
+  return PooledLookup(column, block, ids);
+}
+
+// The embedding column's output for `ids`, from its table in `tables`.
+DenseTensor Lookup(const EmbeddingColumnBase& column, const TableSet& tables,
+                   const IdTensor& ids) {
+  if (column.has_dynamic_vocabulary()) {
+    const dynamic_embedding::Variable* table = tables.FindDynamic(column.table_name());
+    if (table == nullptr) {
+      throw Internal("column " + column.name() + ": dynamic table '" + column.table_name() +
+                     "' was not created.");
+    }
+    return DynamicLookup(column, *table, ids);
+  }
+  if (ids.has_keys()) {
+    throw Internal("column " + column.name() + " has a fixed table but its categorical "
+                   "column gave keys of a dynamic vocabulary.");
+  }
+  const EmbeddingTable* table = tables.Find(column.table_name());
+  if (table == nullptr) {
+    throw Internal("column " + column.name() + ": table '" + column.table_name() +
+                   "' was not created.");
+  }
+  return PooledLookup(column, *table, ids);
 }
 
 LayerConfig ToLayerConfig(const char* class_name, const std::string& name,
@@ -108,7 +164,7 @@ DenseFeatures::DenseFeatures(std::vector<ColumnPtr> feature_columns,
           "DenseFeatures.");
     }
     if (auto* e = dynamic_cast<const EmbeddingColumnBase*>(c.get())) {
-      tables_->GetOrCreate(*e);
+      tables_->Create(*e);
     }
   }
 }
@@ -147,9 +203,8 @@ DenseTensor DenseFeatures::operator()(const FeatureBatch& batch) const {
   for (const auto& c : columns_) {
     DenseTensor part;
     if (auto* e = dynamic_cast<const EmbeddingColumnBase*>(c.get())) {
-      const EmbeddingTable* table = tables_->Find(e->table_name());
       const IdTensor ids = e->categorical_column()->GetSparseTensors(batch);
-      part = Lookup(*e, *table, ids);
+      part = Lookup(*e, *tables_, ids);
     } else if (auto* s = dynamic_cast<const StatelessDenseColumn*>(c.get())) {
       part = s->GetDenseTensor(batch);
     } else {
@@ -215,7 +270,7 @@ SequenceFeatures::SequenceFeatures(std::vector<ColumnPtr> feature_columns,
           "): " + c->name() + ".");
     }
     if (auto* e = dynamic_cast<const EmbeddingColumnBase*>(c.get())) {
-      tables_->GetOrCreate(*e);
+      tables_->Create(*e);
     }
   }
 }
@@ -249,6 +304,7 @@ SequenceFeatures::Output SequenceFeatures::operator()(const FeatureBatch& batch)
       // Keep the ids at steps < max_len; the output has exactly max_len steps.
       IdTensor kept;
       kept.dense_shape = {ids.dense_shape[0], max_len, ids.dense_shape[2]};
+      kept.keys = ids.keys;  // dropped steps' keys stay in the list, unread
       for (int64_t i = 0; i < ids.nnz(); ++i) {
         if (ids.indices[i * 3 + 1] >= max_len) continue;
         kept.indices.insert(kept.indices.end(), ids.indices.begin() + i * 3,
@@ -265,7 +321,7 @@ SequenceFeatures::Output SequenceFeatures::operator()(const FeatureBatch& batch)
       len = std::max(len, ids.indices[i * 3 + 1] + 1);
     }
     if (e) {
-      part.values = Lookup(*e, *tables_->Find(e->table_name()), ids);
+      part.values = Lookup(*e, *tables_, ids);
     } else {
       part.values = static_cast<const IndicatorColumn*>(c.get())->GetDenseTensor(batch);
     }

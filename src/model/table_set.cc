@@ -1,11 +1,75 @@
 #include "embcol/table_set.h"
 
+#include <utility>
+
 #include "embcol/errors.h"
+#include "embcol/kv_creator.h"
+#include "embcol/restrict_policy.h"
 
 namespace embcol {
+namespace {
+
+void CheckNoCheckpoint(const EmbeddingColumnBase& column) {
+  const EmbeddingColumnOptions& o = column.options();
+  if (o.ckpt_to_load_from) {
+    throw FailedPrecondition(
+        "column " + column.name() + ": ckpt_to_load_from='" + *o.ckpt_to_load_from +
+        "' asks for the initial table from a checkpoint, and this embcol version "
+        "cannot read checkpoints yet; remove ckpt_to_load_from/tensor_name_in_ckpt "
+        "or give the values with a Constant initializer.");
+  }
+}
+
+// Turns the column's dynamic_table settings into Variable options; every
+// config error names the column and the field.
+dynamic_embedding::VariableOptions DynamicOptions(const EmbeddingColumnBase& column,
+                                                  uint64_t seed) {
+  const EmbeddingColumnOptions& o = column.options();
+  const DynamicTableOptions d = o.dynamic_table.value_or(DynamicTableOptions{});
+  const std::string what = "column " + column.name() + ": dynamic_table";
+  dynamic_embedding::VariableOptions v;
+  v.name = column.table_name();
+  v.key_dtype = ParseKeyType(column.key_dtype(), "column " + column.name() + ": key dtype");
+  v.value_dtype = ParseValueDtype(d.value_dtype, what + ".value_dtype");
+  v.dim = column.dimension();
+  v.devices = d.devices;
+  v.num_shards = static_cast<int>(d.num_shards);
+  v.initializer = *o.initializer;
+  v.seed = seed;
+  v.trainable = o.trainable;
+  v.init_size = d.init_capacity;
+  if (!d.kv_creator.is_null()) {
+    v.kv_creator = dynamic_embedding::KvCreatorFromConfig(d.kv_creator, what + ".kv_creator");
+  }
+  if (!d.restrict_policy.is_null()) {
+    v.restrict_policy = RestrictPolicyFromConfig(d.restrict_policy, what + ".restrict_policy");
+  }
+  if (!d.admission_filter.is_null()) {
+    v.admission_filter =
+        AdmissionFilterFromConfig(d.admission_filter, what + ".admission_filter");
+  }
+  return v;
+}
+
+}  // namespace
+
+uint64_t TableSet::TableSeed(const std::string& name) const {
+  // The table name's default seed mixed with this set's seed.
+  return DefaultTableSeed(name) ^ (seed_ * 0x9E3779B97F4A7C15ull);
+}
 
 EmbeddingTable& TableSet::GetOrCreate(const EmbeddingColumnBase& column) {
   const std::string& name = column.table_name();
+  if (column.has_dynamic_vocabulary()) {
+    throw InvalidArgument("column " + column.name() + " has a dynamic vocabulary, so its "
+                          "table '" + name + "' is a dynamic table; use "
+                          "TableSet::GetOrCreateDynamic / FindDynamic.");
+  }
+  if (dynamic_tables_.count(name)) {
+    throw InvalidArgument("column " + column.name() + " needs a fixed table '" + name +
+                          "', but a dynamic table of that name exists; rename one of "
+                          "them (shared columns must agree).");
+  }
   auto it = tables_.find(name);
   if (it != tables_.end()) {
     EmbeddingTable& t = *it->second;
@@ -21,21 +85,70 @@ EmbeddingTable& TableSet::GetOrCreate(const EmbeddingColumnBase& column) {
     return t;
   }
   const EmbeddingColumnOptions& o = column.options();
-  if (o.ckpt_to_load_from) {
-    throw FailedPrecondition(
-        "column " + column.name() + ": ckpt_to_load_from='" + *o.ckpt_to_load_from +
-        "' asks for the initial table from a checkpoint, and this embcol version "
-        "cannot read checkpoints yet; remove ckpt_to_load_from/tensor_name_in_ckpt "
-        "or give the values with a Constant initializer.");
-  }
-  // Seed for initializers whose own seed is null: the table name's default
-  // seed mixed with this set's seed.
-  const uint64_t seed = DefaultTableSeed(name) ^ (seed_ * 0x9E3779B97F4A7C15ull);
+  CheckNoCheckpoint(column);
   auto table = std::make_unique<EmbeddingTable>(name, column.num_buckets(),
-                                                column.dimension(), *o.initializer, seed);
+                                                column.dimension(), *o.initializer,
+                                                TableSeed(name));
   EmbeddingTable& ref = *table;
   tables_.emplace(name, std::move(table));
   return ref;
+}
+
+dynamic_embedding::Variable& TableSet::GetOrCreateDynamic(const EmbeddingColumnBase& column) {
+  const std::string& name = column.table_name();
+  if (!column.has_dynamic_vocabulary()) {
+    throw InvalidArgument("column " + column.name() + " has a fixed vocabulary (" +
+                          std::to_string(column.num_buckets()) + " buckets), so its table '" +
+                          name + "' is a fixed table; use TableSet::GetOrCreate / Find.");
+  }
+  if (tables_.count(name)) {
+    throw InvalidArgument("column " + column.name() + " needs a dynamic table '" + name +
+                          "', but a fixed table of that name exists; rename one of them "
+                          "(shared columns must agree).");
+  }
+  auto it = dynamic_tables_.find(name);
+  if (it != dynamic_tables_.end()) {
+    dynamic_embedding::Variable& v = *it->second;
+    const std::string key_dtype(KeyTypeName(v.key_dtype()));
+    if (v.dim() != column.dimension() || key_dtype != column.key_dtype()) {
+      throw InvalidArgument("column " + column.name() + " needs dynamic table '" + name +
+                            "' with dim " + std::to_string(column.dimension()) + " and " +
+                            column.key_dtype() + " keys, but a table of that name has dim " +
+                            std::to_string(v.dim()) + " and " + key_dtype +
+                            " keys; rename one of them (shared columns must agree).");
+    }
+    return v;
+  }
+  CheckNoCheckpoint(column);
+  auto variable =
+      std::make_unique<dynamic_embedding::Variable>(DynamicOptions(column, TableSeed(name)));
+  dynamic_embedding::Variable& ref = *variable;
+  dynamic_tables_.emplace(name, std::move(variable));
+  return ref;
+}
+
+void TableSet::Create(const EmbeddingColumnBase& column) {
+  if (column.has_dynamic_vocabulary()) {
+    GetOrCreateDynamic(column);
+  } else {
+    GetOrCreate(column);
+  }
+}
+
+dynamic_embedding::Variable* TableSet::FindDynamic(const std::string& name) {
+  auto it = dynamic_tables_.find(name);
+  return it == dynamic_tables_.end() ? nullptr : it->second.get();
+}
+
+const dynamic_embedding::Variable* TableSet::FindDynamic(const std::string& name) const {
+  auto it = dynamic_tables_.find(name);
+  return it == dynamic_tables_.end() ? nullptr : it->second.get();
+}
+
+std::vector<const dynamic_embedding::Variable*> TableSet::dynamic_tables() const {
+  std::vector<const dynamic_embedding::Variable*> out;
+  for (const auto& [name, v] : dynamic_tables_) out.push_back(v.get());
+  return out;
 }
 
 EmbeddingTable* TableSet::Find(const std::string& name) {
