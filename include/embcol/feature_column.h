@@ -4,6 +4,9 @@
 //   CategoricalColumn - maps raw features to ids in [0, num_buckets) (plus
 //                       optional weights): identity, vocabulary, hash,
 //                       crossed, weighted, bucketized, sequence wrappers.
+//                       A dynamic-vocabulary column instead returns raw
+//                       keys (IdTensor::keys) with ids indexing them, and
+//                       num_buckets() == kDynamicVocabularySize.
 //   DenseColumn       - produces variable_size() floats per example:
 //                       numeric, bucketized, indicator, embedding columns.
 //

@@ -115,6 +115,11 @@ void RequireInt64(const Variable& var, const char* fn) {
 
 DenseTensor embedding_lookup_sparse(const Variable& var, const IdTensor& sp_ids, Combiner combiner) {
   RequireInt64(var, "embedding_lookup_sparse");
+  if (sp_ids.has_keys()) {
+    throw InvalidArgument("dynamic embedding variable " + var.name() + ": embedding_lookup_sparse got ids of a "
+                          "dynamic-vocabulary column (positions in the batch's key list); pass "
+                          "the raw keys as ids, or evaluate the column with DenseFeatures.");
+  }
   const int rank = sp_ids.rank();
   if (rank < 1 || static_cast<int64_t>(sp_ids.indices.size()) != sp_ids.nnz() * rank ||
       (sp_ids.has_weights() && sp_ids.weights.size() != sp_ids.ids.size())) {
@@ -145,6 +150,11 @@ DenseTensor embedding_lookup_sparse(const Variable& var, const IdTensor& sp_ids,
 DenseTensor safe_embedding_lookup_sparse(const Variable& var, const IdTensor& sp_ids,
                                          Combiner combiner, std::optional<int64_t> default_id) {
   RequireInt64(var, "safe_embedding_lookup_sparse");
+  if (sp_ids.has_keys()) {
+    throw InvalidArgument("dynamic embedding variable " + var.name() + ": safe_embedding_lookup_sparse got ids of a "
+                          "dynamic-vocabulary column (positions in the batch's key list); pass "
+                          "the raw keys as ids, or evaluate the column with DenseFeatures.");
+  }
   if (sp_ids.rank() < 2) {
     throw InvalidArgument("dynamic embedding variable " + var.name() +
                           ": safe_embedding_lookup_sparse needs sp_ids of rank >= 2, got rank " +
