@@ -482,7 +482,7 @@ void DynamicTable::LookupOrInit(const KeyView& keys, std::span<float> values,
     // rarely queue on one lock.
     const size_t num_shards = shards_.size();
     std::vector<uint64_t> hashes;
-    std::vector<uint32_t> missing, order, starts(num_shards + 1), cursor(num_shards);
+    std::vector<uint32_t> missing, order, pending, starts(num_shards + 1), cursor(num_shards);
     static std::atomic<uint32_t> next_start{0};
     const size_t first = next_start.fetch_add(1, std::memory_order_relaxed) % num_shards;
     auto insert_missing = [&](int64_t, int64_t) {
@@ -496,27 +496,43 @@ void DynamicTable::LookupOrInit(const KeyView& keys, std::span<float> values,
       std::copy(starts.begin(), starts.end() - 1, cursor.begin());
       order.resize(missing.size());
       for (const uint32_t i : missing) order[cursor[ShardOf(hashes[i])]++] = i;
+      // Shards whose lock is free are done first; a busy one (another
+      // caller's read window or insert) is retried after the others, and
+      // waited for only when nothing else is left.
+      pending.clear();
       for (size_t t = 0; t < num_shards; ++t) {
         const size_t s = (first + t) % num_shards;
-        const uint32_t begin = starts[s], end = starts[s + 1];
-        if (begin == end) continue;
-        Shard& sh = *shards_[s];
-        std::unique_lock lock(sh.mu);
-        for (uint32_t k = begin; k < end; ++k) {
-          if (k + kAhead < end) sh.PrefetchHome(hashes[order[k + kAhead]]);
-          const uint32_t i = order[k];
-          float* row = values.data() + int64_t{i} * dim;
-          uint32_t e = sh.Find(hashes[i], acc.Int(i), acc.Str(i));
-          const bool present = e != kEmpty;
-          if (present) {
-            ReadRow(sh, e, row);
-          } else {
-            e = sh.Insert(hashes[i], acc.Int(i), acc.Str(i), spec_.name);
-            WriteRow(sh, e, row);
-            InitSlots(sh, e);
+        if (starts[s] != starts[s + 1]) pending.push_back(static_cast<uint32_t>(s));
+      }
+      while (!pending.empty()) {
+        size_t kept = 0;
+        for (size_t q = 0; q < pending.size(); ++q) {
+          const uint32_t s = pending[q];
+          Shard& sh = *shards_[s];
+          std::unique_lock lock(sh.mu, std::defer_lock);
+          if (kept == 0 && q + 1 == pending.size()) {
+            lock.lock();  // the last one left: wait for it
+          } else if (!lock.try_lock()) {
+            pending[kept++] = s;
+            continue;
           }
-          if (!exists.empty()) exists[i] = present;
+          for (uint32_t k = starts[s]; k < starts[s + 1]; ++k) {
+            if (k + kAhead < starts[s + 1]) sh.PrefetchHome(hashes[order[k + kAhead]]);
+            const uint32_t i = order[k];
+            float* row = values.data() + int64_t{i} * dim;
+            uint32_t e = sh.Find(hashes[i], acc.Int(i), acc.Str(i));
+            const bool present = e != kEmpty;
+            if (present) {
+              ReadRow(sh, e, row);
+            } else {
+              e = sh.Insert(hashes[i], acc.Int(i), acc.Str(i), spec_.name);
+              WriteRow(sh, e, row);
+              InitSlots(sh, e);
+            }
+            if (!exists.empty()) exists[i] = present;
+          }
         }
+        pending.resize(kept);
       }
       missing.clear();
     };

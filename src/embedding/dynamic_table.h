@@ -175,6 +175,7 @@ class RwLock {
   void unlock();
   void lock_shared();
   void unlock_shared();
+  bool try_lock();
 
  private:
   pthread_rwlock_t rw_;

@@ -73,6 +73,7 @@ void RwLock::lock() { pthread_rwlock_wrlock(&rw_); }
 void RwLock::unlock() { pthread_rwlock_unlock(&rw_); }
 void RwLock::lock_shared() { pthread_rwlock_rdlock(&rw_); }
 void RwLock::unlock_shared() { pthread_rwlock_unlock(&rw_); }
+bool RwLock::try_lock() { return pthread_rwlock_trywrlock(&rw_) == 0; }
 
 void Shard::FreeDeleter::operator()(void* p) const { std::free(p); }
 
