@@ -96,11 +96,6 @@ DenseTensor RunLookup(const EmbeddingTable& table, const IdTensor& ids, const Ra
 DenseTensor SafeEmbeddingLookupSparse(const EmbeddingTable& table, const IdTensor& ids,
                                       Combiner combiner, std::optional<float> max_norm,
                                       const std::string& context) {
-  if (ids.has_keys()) {
-    throw InvalidArgument(context + ": safe_embedding_lookup_sparse got ids of a dynamic-vocabulary column (they index "
-                          "the batch's own key list, not table rows); look them up in a dynamic "
-                          "table (TableSet::GetOrCreateDynamic) instead of a fixed one.");
-  }
   if (ids.rank() < 2) {
     throw InvalidArgument(context + ": safe_embedding_lookup_sparse needs sparse ids of rank >= 2 "
                           "([batch, ..., k]); got dense_shape " +
@@ -131,11 +126,6 @@ DenseTensor SafeEmbeddingLookupSparse(const EmbeddingTable& table, const IdTenso
 DenseTensor EmbeddingLookupSparse(const EmbeddingTable& table, const IdTensor& ids,
                                   Combiner combiner, std::optional<float> max_norm,
                                   const std::string& context) {
-  if (ids.has_keys()) {
-    throw InvalidArgument(context + ": embedding_lookup_sparse got ids of a dynamic-vocabulary column (they index "
-                          "the batch's own key list, not table rows); look them up in a dynamic "
-                          "table (TableSet::GetOrCreateDynamic) instead of a fixed one.");
-  }
   if (ids.rank() != 2) {
     throw InvalidArgument(context + ": embedding_lookup_sparse needs sparse ids of rank 2 "
                           "([batch, k]); got dense_shape " +

@@ -5,8 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -237,30 +235,6 @@ TEST(PooledLookupPathTest, ForceAndAuto) {
   EXPECT_EQ(kernels::ForcePooledLookupPath("avx2"), has_avx2);
   EXPECT_EQ(kernels::ForcePooledLookupPath("avx512"), has_avx512);
   kernels::ForcePooledLookupPath("auto");
-}
-
-TEST(LookupKeyedIdsTest, FixedTableRejectsDynamicVocabularyIds) {
-  const EmbeddingTable table = SmallTable();
-  IdTensor ids;
-  ids.dense_shape = {1, 1};
-  ids.indices = {0, 0};
-  ids.ids = {0};
-  auto keys = std::make_shared<IdKeys>();
-  keys->keys = std::vector<int64_t>{123456789};
-  ids.keys = keys;
-  for (bool safe : {true, false}) {
-    try {
-      if (safe) {
-        SafeEmbeddingLookupSparse(table, ids, Combiner::kSum, std::nullopt, "column user");
-      } else {
-        EmbeddingLookupSparse(table, ids, Combiner::kSum, std::nullopt, "column user");
-      }
-      FAIL() << "keyed ids were accepted by a fixed table";
-    } catch (const InvalidArgument& e) {
-      EXPECT_NE(std::string(e.what()).find("column user"), std::string::npos) << e.what();
-      EXPECT_NE(std::string(e.what()).find("dynamic-vocabulary"), std::string::npos) << e.what();
-    }
-  }
 }
 
 }  // namespace
