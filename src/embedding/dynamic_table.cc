@@ -17,6 +17,7 @@
 #include "embcol/errors.h"
 #include "embedding/dynamic_table.h"
 #include "embedding/dynamic_table_convert.h"
+#include "embedding/dynamic_table_impl.h"
 
 namespace embcol {
 namespace internal {
@@ -38,40 +39,7 @@ constexpr int64_t kInitWindow = 2048;
 // follows the sequential copy.
 constexpr size_t kMaxPrefetchBytes = 512;
 
-// Key accessors: one per key type, so the batch loops are compiled per type
-// with no per-key switch. Int(i) is the key widened to int64 (ignored for
-// strings); Str(i) is the bytes (empty for integer keys).
-struct Int64Keys {
-  const KeyView& keys;
-  static constexpr bool kStrings = false;
-  int64_t Int(int64_t i) const { return keys.int64_at(i); }
-  std::string_view Str(int64_t) const { return {}; }
-  uint64_t Hash(int64_t i) const { return Fmix64(static_cast<uint64_t>(Int(i))); }
-};
-struct Int32Keys {
-  const KeyView& keys;
-  static constexpr bool kStrings = false;
-  int64_t Int(int64_t i) const { return keys.int32_at(i); }
-  std::string_view Str(int64_t) const { return {}; }
-  uint64_t Hash(int64_t i) const { return Fmix64(static_cast<uint64_t>(Int(i))); }
-};
-struct StringKeys {
-  const KeyView& keys;
-  static constexpr bool kStrings = true;
-  int64_t Int(int64_t) const { return 0; }
-  std::string_view Str(int64_t i) const { return keys.string_at(i); }
-  uint64_t Hash(int64_t i) const { return Fingerprint64(Str(i)); }
-};
-
-template <typename Fn>
-decltype(auto) VisitKeys(const KeyView& keys, Fn&& fn) {
-  switch (keys.type()) {
-    case KeyType::kInt64: return fn(Int64Keys{keys});
-    case KeyType::kInt32: return fn(Int32Keys{keys});
-    case KeyType::kString: break;
-  }
-  return fn(StringKeys{keys});
-}
+}  // namespace
 
 std::string KeyText(const KeyView& keys, int64_t i) {
   switch (keys.type()) {
@@ -83,93 +51,6 @@ std::string KeyText(const KeyView& keys, int64_t i) {
   std::string out = "'" + std::string(s.substr(0, 64));
   return out + (s.size() > 64 ? "...'" : "'");
 }
-
-// A batch's positions grouped by shard: order[starts[s] .. starts[s+1]) are
-// the positions of shard s's keys, in batch order.
-struct Grouped {
-  std::vector<uint64_t> hashes;  // by batch position
-  std::vector<uint32_t> order;
-  std::vector<uint32_t> starts;
-};
-
-class DynamicTable final : public DynamicStore {
- public:
-  explicit DynamicTable(const DynamicTableOptions& options);
-
-  const DynamicStoreSpec& spec() const override { return spec_; }
-  int64_t Size() const override;
-  int64_t MemoryBytes() const override;
-  void Lookup(const KeyView& keys, std::span<float> values,
-              std::span<bool> exists) const override;
-  void LookupOrInit(const KeyView& keys, std::span<float> values,
-                    std::span<bool> exists) override;
-  void Upsert(const KeyView& keys, std::span<const float> values) override;
-  void Accumulate(const KeyView& keys, std::span<const float> values,
-                  std::span<const bool> exists_at_lookup) override;
-  void UpdateRows(const KeyView& keys, MissingKeys missing, RowUpdateFn fn) override;
-  int64_t Remove(const KeyView& keys) override;
-  void Clear() override;
-  ExportedEntries Export() const override;
-  void Import(const KeyView& keys, std::span<const float> values,
-              std::span<const float> slots, std::span<const EntryMeta> meta) override;
-  void ForEachMeta(MetaFn fn) const override;
-  int64_t EvictIf(EvictFn pred) override;
-
- private:
-  std::string Where() const { return "Dynamic table '" + spec_.name + "'"; }
-  void CheckKeys(const KeyView& keys, const char* op) const;
-  void CheckSize(size_t got, int64_t want, const char* what, const char* op,
-                 int64_t n) const;
-  uint32_t ShardOf(uint64_t hash) const {
-    return shard_bits_ == 0 ? 0 : static_cast<uint32_t>(hash >> (64 - shard_bits_));
-  }
-  template <typename Keys>
-  Grouped Group(const Keys& keys, int64_t n) const;
-  std::vector<std::unique_ptr<Shard>> MakeShards() const;
-
-  // Row codec. REQUIRES: the shard's lock (shared to read, exclusive to write).
-  void ReadRow(const Shard& sh, uint32_t e, float* out) const;
-  void WriteRow(Shard& sh, uint32_t e, const float* in) const;
-  float* Slots(const Shard& sh, uint32_t e) const {
-    return reinterpret_cast<float*>(sh.payload(e) + layout_.slots_offset);
-  }
-  void InitSlots(Shard& sh, uint32_t e) const;
-  // The initial row of a key, rounded to the storage dtype. Lock-free.
-  void InitialRow(int64_t init_row, float* out) const;
-  template <typename Keys>
-  int64_t InitRowOf(const Keys& keys, int64_t i, uint64_t hash) const {
-    if constexpr (Keys::kStrings) return static_cast<int64_t>(hash);
-    return keys.Int(i);
-  }
-
-  const Shard& ShardFor(uint64_t hash) const { return *shards_[ShardOf(hash)]; }
-
-  // The write pipeline of the design note over positions pos[0..m) of one
-  // shard: fn(k, e) for k = 0..m-1 in order, e the key's entry or kEmpty
-  // (probed again at its turn, so keys inserted by earlier calls of fn are
-  // found). src (optional): rows the writes will read, [n, dim] by batch
-  // position, prefetched with the entries. REQUIRES: sh.mu held exclusively.
-  template <typename Keys, typename Fn>
-  void WritePipeline(Shard& sh, const Keys& acc, const uint64_t* hashes, const uint32_t* pos,
-                     int64_t m, const float* src, Fn&& fn) const;
-
-  // The read path of the design note: hashes the keys window by window,
-  // locks the shards each window touches (shared, ascending) and calls
-  // fn(i, shard, e) for every position i in batch order, e the key's entry
-  // or kEmpty. fn must not take locks. After each window, with its locks
-  // released, after_window(begin, end) runs (LookupOrInit inserts there,
-  // while the window's index lines are still cached).
-  template <typename Keys, typename Fn, typename After>
-  void ReadBatch(const Keys& acc, int64_t n, int64_t window, std::vector<uint64_t>& hashes,
-                 Fn&& fn, After&& after_window) const;
-
-  DynamicStoreSpec spec_;
-  EntryLayout layout_;
-  std::unique_ptr<Initializer> initializer_;
-  int64_t shard_init_capacity_;
-  int shard_bits_;
-  std::vector<std::unique_ptr<Shard>> shards_;
-};
 
 DynamicTable::DynamicTable(const DynamicTableOptions& options) : spec_(options.spec) {
   if (spec_.name.empty()) {
@@ -251,28 +132,6 @@ void DynamicTable::CheckSize(size_t got, int64_t want, const char* what, const c
                         std::to_string(want) + " (the table's dim is " +
                         std::to_string(spec_.dim) + ", num_slots " +
                         std::to_string(spec_.num_slots()) + ").");
-}
-
-template <typename Keys>
-Grouped DynamicTable::Group(const Keys& keys, int64_t n) const {
-  Grouped g;
-  const size_t num_shards = shards_.size();
-  g.hashes.resize(static_cast<size_t>(n));
-  g.order.resize(static_cast<size_t>(n));
-  g.starts.assign(num_shards + 1, 0);
-  for (int64_t i = 0; i < n; ++i) g.hashes[i] = keys.Hash(i);
-  if (num_shards == 1) {
-    for (int64_t i = 0; i < n; ++i) g.order[i] = static_cast<uint32_t>(i);
-    g.starts[1] = static_cast<uint32_t>(n);
-    return g;
-  }
-  for (int64_t i = 0; i < n; ++i) ++g.starts[ShardOf(g.hashes[i]) + 1];
-  for (size_t s = 0; s < num_shards; ++s) g.starts[s + 1] += g.starts[s];
-  std::vector<uint32_t> cursor(g.starts.begin(), g.starts.end() - 1);
-  for (int64_t i = 0; i < n; ++i) {
-    g.order[cursor[ShardOf(g.hashes[i])]++] = static_cast<uint32_t>(i);
-  }
-  return g;
 }
 
 template <typename Keys, typename Fn>
@@ -424,21 +283,6 @@ void DynamicTable::InitialRow(int64_t init_row, float* out) const {
   }
 }
 
-int64_t DynamicTable::Size() const {
-  int64_t n = 0;
-  for (const auto& sh : shards_) n += sh->size();
-  return n;
-}
-
-int64_t DynamicTable::MemoryBytes() const {
-  int64_t bytes = static_cast<int64_t>(sizeof(*this));
-  for (const auto& sh : shards_) {
-    std::shared_lock lock(sh->mu);
-    bytes += sh->MemoryBytes();
-  }
-  return bytes;
-}
-
 void DynamicTable::Lookup(const KeyView& keys, std::span<float> values,
                           std::span<bool> exists) const {
   CheckKeys(keys, "Lookup");
@@ -482,7 +326,7 @@ void DynamicTable::LookupOrInit(const KeyView& keys, std::span<float> values,
     // rarely queue on one lock.
     const size_t num_shards = shards_.size();
     std::vector<uint64_t> hashes;
-    std::vector<uint32_t> missing, order, pending, starts(num_shards + 1), cursor(num_shards);
+    std::vector<uint32_t> missing, order, pending, starts;
     static std::atomic<uint32_t> next_start{0};
     const size_t first = next_start.fetch_add(1, std::memory_order_relaxed) % num_shards;
     auto insert_missing = [&](int64_t, int64_t) {
@@ -490,12 +334,7 @@ void DynamicTable::LookupOrInit(const KeyView& keys, std::span<float> values,
       for (const uint32_t i : missing) {  // unlocked: the initializer may be slow
         InitialRow(InitRowOf(acc, i, hashes[i]), values.data() + int64_t{i} * dim);
       }
-      std::fill(starts.begin(), starts.end(), 0);
-      for (const uint32_t i : missing) ++starts[ShardOf(hashes[i]) + 1];
-      for (size_t s = 0; s < num_shards; ++s) starts[s + 1] += starts[s];
-      std::copy(starts.begin(), starts.end() - 1, cursor.begin());
-      order.resize(missing.size());
-      for (const uint32_t i : missing) order[cursor[ShardOf(hashes[i])]++] = i;
+      SortByShard(missing, hashes.data(), starts, order);
       // Shards whose lock is free are done first; a busy one (another
       // caller's read window or insert) is retried after the others, and
       // waited for only when nothing else is left.
@@ -525,9 +364,7 @@ void DynamicTable::LookupOrInit(const KeyView& keys, std::span<float> values,
             if (present) {
               ReadRow(sh, e, row);
             } else {
-              e = sh.Insert(hashes[i], acc.Int(i), acc.Str(i), spec_.name);
-              WriteRow(sh, e, row);
-              InitSlots(sh, e);
+              InsertRow(sh, acc, i, hashes[i], row);
             }
             if (!exists.empty()) exists[i] = present;
           }
@@ -566,11 +403,12 @@ void DynamicTable::Upsert(const KeyView& keys, std::span<const float> values) {
       WritePipeline(sh, acc, g.hashes.data(), pos, end - begin, values.data(),
                     [&](int64_t k, uint32_t e) {
         const uint32_t i = pos[k];
+        const float* row = values.data() + int64_t{i} * dim;
         if (e == kEmpty) {
-          e = sh.Insert(g.hashes[i], acc.Int(i), acc.Str(i), spec_.name);
-          InitSlots(sh, e);
+          InsertRow(sh, acc, i, g.hashes[i], row);
+        } else {
+          WriteRow(sh, e, row);
         }
-        WriteRow(sh, e, values.data() + int64_t{i} * dim);
       });
     }
   });
@@ -605,9 +443,7 @@ void DynamicTable::Accumulate(const KeyView& keys, std::span<const float> values
           for (int64_t c = 0; c < dim; ++c) row[c] += in[c];
           if (row == scratch.data()) WriteRow(sh, e, row);
         } else if (!found && !exists_at_lookup[i]) {
-          e = sh.Insert(g.hashes[i], acc.Int(i), acc.Str(i), spec_.name);
-          WriteRow(sh, e, in);
-          InitSlots(sh, e);
+          InsertRow(sh, acc, i, g.hashes[i], in);
         }
       });
     }
@@ -635,9 +471,7 @@ void DynamicTable::UpdateRows(const KeyView& keys, MissingKeys missing, RowUpdat
         if (!existed) {
           if (missing == MissingKeys::kSkip) return;
           InitialRow(InitRowOf(acc, i, g.hashes[i]), scratch.data());
-          e = sh.Insert(g.hashes[i], acc.Int(i), acc.Str(i), spec_.name);
-          WriteRow(sh, e, scratch.data());
-          InitSlots(sh, e);
+          e = InsertRow(sh, acc, i, g.hashes[i], scratch.data());
         }
         float* row = direct ? reinterpret_cast<float*>(sh.payload(e)) : scratch.data();
         if (!direct) ReadRow(sh, e, row);
@@ -670,145 +504,6 @@ int64_t DynamicTable::Remove(const KeyView& keys) {
   });
 }
 
-void DynamicTable::Clear() {
-  std::vector<std::unique_lock<RwLock>> locks;
-  locks.reserve(shards_.size());
-  for (const auto& sh : shards_) locks.emplace_back(sh->mu);  // ascending order
-  for (const auto& sh : shards_) sh->Reset();
-}
-
-ExportedEntries DynamicTable::Export() const {
-  std::vector<std::shared_lock<RwLock>> locks;
-  locks.reserve(shards_.size());
-  for (const auto& sh : shards_) locks.emplace_back(sh->mu);  // ascending order
-  ExportedEntries out;
-  out.key_type = spec_.key_type;
-  const int64_t n = Size();
-  const int64_t dim = spec_.dim;
-  const int64_t slot_floats = spec_.num_slots() * dim;
-  switch (spec_.key_type) {
-    case KeyType::kInt64: out.int64_keys.reserve(n); break;
-    case KeyType::kInt32: out.int32_keys.reserve(n); break;
-    case KeyType::kString: out.string_keys.reserve(n); break;
-  }
-  out.values.resize(static_cast<size_t>(n * dim));
-  out.slots.resize(static_cast<size_t>(n * slot_floats));
-  out.meta.resize(static_cast<size_t>(n));
-  int64_t j = 0;
-  for (const auto& shard : shards_) {
-    const Shard& sh = *shard;
-    sh.ForEachEntry([&](uint32_t e) {
-      const EntryHeader* h = sh.header(e);
-      switch (spec_.key_type) {
-        case KeyType::kInt64: out.int64_keys.push_back(h->key); break;
-        case KeyType::kInt32: out.int32_keys.push_back(static_cast<int32_t>(h->key)); break;
-        case KeyType::kString: out.string_keys.push_back(sh.string_key(e)); break;
-      }
-      ReadRow(sh, e, out.values.data() + j * dim);
-      if (slot_floats > 0) {
-        std::memcpy(out.slots.data() + j * slot_floats, Slots(sh, e),
-                    static_cast<size_t>(slot_floats) * sizeof(float));
-      }
-      out.meta[j] = h->meta;
-      ++j;
-    });
-  }
-  return out;
-}
-
-void DynamicTable::Import(const KeyView& keys, std::span<const float> values,
-                          std::span<const float> slots, std::span<const EntryMeta> meta) {
-  CheckKeys(keys, "Import");
-  const int64_t n = keys.size();
-  const int64_t dim = spec_.dim;
-  const int64_t slot_floats = spec_.num_slots() * dim;
-  CheckSize(values.size(), n * dim, "values", "Import", n);
-  if (!slots.empty()) CheckSize(slots.size(), n * slot_floats, "slot values", "Import", n);
-  if (!meta.empty()) CheckSize(meta.size(), n, "meta records", "Import", n);
-  for (int64_t i = 0; i < n; ++i) {
-    const bool bad_value = !std::all_of(values.begin() + i * dim, values.begin() + (i + 1) * dim,
-                                        [](float x) { return std::isfinite(x); });
-    const bool bad_slot =
-        !slots.empty() && !std::all_of(slots.begin() + i * slot_floats,
-                                       slots.begin() + (i + 1) * slot_floats,
-                                       [](float x) { return std::isfinite(x); });
-    if (bad_value || bad_slot) {
-      throw InvalidArgument(Where() + ": Import found NaN or Inf in the " +
-                            (bad_value ? "values" : "slot values") + " of key " +
-                            KeyText(keys, i) +
-                            "; nothing was imported. Fix or drop that entry.");
-    }
-  }
-  // Build the new contents aside, then swap them in under all locks.
-  std::vector<std::unique_ptr<Shard>> fresh = MakeShards();
-  VisitKeys(keys, [&](const auto& acc) {
-    const Grouped g = Group(acc, n);
-    for (size_t s = 0; s < fresh.size(); ++s) {
-      Shard& sh = *fresh[s];
-      sh.Reserve(g.starts[s + 1] - g.starts[s]);
-      for (uint32_t k = g.starts[s]; k < g.starts[s + 1]; ++k) {
-        const uint32_t i = g.order[k];
-        uint32_t e = sh.Find(g.hashes[i], acc.Int(i), acc.Str(i));
-        if (e == kEmpty) e = sh.Insert(g.hashes[i], acc.Int(i), acc.Str(i), spec_.name);
-        WriteRow(sh, e, values.data() + int64_t{i} * dim);
-        if (slots.empty()) {
-          InitSlots(sh, e);
-        } else if (slot_floats > 0) {
-          std::memcpy(Slots(sh, e), slots.data() + int64_t{i} * slot_floats,
-                      static_cast<size_t>(slot_floats) * sizeof(float));
-        }
-        sh.header(e)->meta = meta.empty() ? EntryMeta{} : meta[i];
-      }
-    }
-  });
-  {
-    std::vector<std::unique_lock<RwLock>> locks;
-    locks.reserve(shards_.size());
-    for (const auto& sh : shards_) locks.emplace_back(sh->mu);  // ascending order
-    for (size_t s = 0; s < shards_.size(); ++s) shards_[s]->SwapContents(*fresh[s]);
-  }
-  // `fresh` now holds the old contents; freed here, with no lock held.
-}
-
-void DynamicTable::ForEachMeta(MetaFn fn) const {
-  for (const auto& shard : shards_) {
-    const Shard& sh = *shard;
-    std::shared_lock lock(sh.mu);
-    sh.ForEachEntry([&](uint32_t e) {
-      const EntryHeader* h = sh.header(e);
-      KeyRef key;
-      key.type = spec_.key_type;
-      if (spec_.key_type == KeyType::kString) {
-        key.string = sh.string_key(e);
-      } else {
-        key.integer = h->key;
-      }
-      fn(key, h->meta);
-    });
-  }
-}
-
-int64_t DynamicTable::EvictIf(EvictFn pred) {
-  int64_t removed = 0;
-  for (const auto& shard : shards_) {
-    Shard& sh = *shard;
-    std::unique_lock lock(sh.mu);
-    removed += sh.EraseIf([&](uint32_t e) {
-      const EntryHeader* h = sh.header(e);
-      KeyRef key;
-      key.type = spec_.key_type;
-      if (spec_.key_type == KeyType::kString) {
-        key.string = sh.string_key(e);
-      } else {
-        key.integer = h->key;
-      }
-      return pred(key, h->meta);
-    });
-  }
-  return removed;
-}
-
-}  // namespace
 }  // namespace internal
 
 std::unique_ptr<DynamicStore> NewDynamicTable(const DynamicTableOptions& options) {
