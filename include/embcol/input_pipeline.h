@@ -85,6 +85,11 @@ struct InputPipelineOptions {
   bool drop_remainder = false;
   // Batches in flight between the reader and Next. Default 4; must be > 0.
   int prefetch_batches = 4;
+  // Cut and discard (without parsing) the first skip_batches batches of the
+  // run, as if Next had returned them: a resumed training run uses it to
+  // continue the same batch sequence. Batch numbers in error messages still
+  // count them. Default 0; must be >= 0.
+  int64_t skip_batches = 0;
 };
 
 struct Batch {
@@ -138,6 +143,7 @@ class InputPipeline {
   std::condition_variable next_cv_;    // a slot became ready, or end
   std::atomic<bool> stop_{false};
   bool reader_done_ = false;         // no more batches will be cut
+  int64_t skipped_ = 0;              // batches cut and dropped (skip_batches); reader only
   int64_t produced_ = 0;             // batches cut (next sequence number)
   int64_t consumed_ = 0;             // batches returned by Next
   std::deque<Work> work_;            // cut, waiting for a parse thread

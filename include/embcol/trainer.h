@@ -68,6 +68,11 @@ class Trainer {
   // longest matching prefix wins.
   void SetDenseOptimizer(const std::string& prefix, DenseOptimizer optimizer);
   TableOptimizers& table_optimizers() { return tables_; }
+  // The default dense optimizer and the per-prefix ones (for checkpoints).
+  DenseOptimizer& dense_optimizer() { return dense_default_; }
+  std::vector<std::pair<std::string, DenseOptimizer>>& dense_optimizers_by_prefix() {
+    return dense_by_prefix_;
+  }
 
   // One training step on a batch; labels as the head wants them,
   // weights empty or one per example. Throws what the layer, model, head

@@ -147,6 +147,12 @@ class TableOptimizers {
                   const RaggedIds& ragged, Combiner combiner, std::optional<float> max_norm,
                   const float* d_out, int64_t global_step);
 
+  // Gives every table of the TableSet its optimizer slots now rather than
+  // at its first update: slot matrices for fixed tables, slot rows for
+  // dynamic ones. Restoring a checkpoint calls it first, so the slots exist
+  // to be filled. Idempotent.
+  void Prepare();
+
   // The slots of a fixed table, or nullptr before its first update.
   SparseOptimizerState* state(const std::string& table);
   const SparseOptimizerState* state(const std::string& table) const;

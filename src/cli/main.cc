@@ -2,13 +2,18 @@
 //
 //   embcol transform --columns COLUMNS.json --input BATCH.json [--tables]
 //   embcol gen-data --out PATH [--examples N] [--seed S] [--data-seed D]
+//   embcol train --config MODEL.json [--max-steps N] [--model-dir DIR]
+//   embcol evaluate --config MODEL.json [--data FILES...] [--steps N]
+//   embcol predict --config MODEL.json --out SCORES.tsv [--data FILES...]
 //
 // Errors: exit status 2 and one line on stderr, "<ErrorType>: <message>".
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "cli/model_commands.h"
 #include "cli/transform.h"
 #include "embcol/errors.h"
 #include "embcol/synthetic_data.h"
@@ -56,6 +61,9 @@ int main(int argc, char** argv) {
                       "Seed of the examples: same --seed and another --data-seed give a "
                       "held-out split of the same model (default 1)");
 
+  embcol::cli::ModelCommandArgs model_args;
+  const std::vector<CLI::App*> model_cmds = embcol::cli::AddModelCommands(app, model_args);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -65,6 +73,9 @@ int main(int argc, char** argv) {
   }
 
   try {
+    for (CLI::App* c : model_cmds) {
+      if (c->parsed()) embcol::cli::RunModelCommand(c->get_name(), model_args, std::cout);
+    }
     if (cmd->parsed()) {
       std::cout << embcol::cli::RunTransform(transform).dump() << std::endl;
     }

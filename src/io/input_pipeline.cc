@@ -89,6 +89,7 @@ InputPipeline::InputPipeline(InputPipelineOptions options) : options_(std::move(
   Require(options_.batch_size > 0, "batch_size must be > 0.");
   Require(options_.num_epochs >= 0, "num_epochs must be >= 0 (0 repeats forever).");
   Require(options_.max_records >= 0, "max_records must be >= 0 (0 = no limit).");
+  Require(options_.skip_batches >= 0, "skip_batches must be >= 0.");
   Require(!options_.shuffle || options_.shuffle_buffer_size > 0,
           "shuffle_buffer_size must be > 0 when shuffle is on.");
   Require(options_.num_parse_threads > 0, "num_parse_threads must be > 0.");
@@ -115,6 +116,11 @@ InputPipeline::~InputPipeline() {
 
 bool InputPipeline::Emit(std::vector<std::string>* records, int64_t epoch,
                          const std::string& source) {
+  if (skipped_ < options_.skip_batches) {  // cut but never parsed (resuming)
+    ++skipped_;
+    records->clear();
+    return !stop_;
+  }
   std::unique_lock<std::mutex> lock(mu_);
   reader_cv_.wait(lock,
                   [this] { return stop_ || produced_ - consumed_ < options_.prefetch_batches; });
@@ -226,7 +232,7 @@ void InputPipeline::ParseLoop() {
       done.batch.features = options_.parser(work.records);
     } catch (const Error& e) {
       // Same error class, with where the batch comes from.
-      done.error = WithContext(e, "Input batch " + std::to_string(work.seq) + " (epoch " +
+      done.error = WithContext(e, "Input batch " + std::to_string(options_.skip_batches + work.seq) + " (epoch " +
                                       std::to_string(work.epoch) + ", first record in " +
                                       work.source + "): ");
     } catch (...) {

@@ -302,3 +302,36 @@ TEST(InputPipelineTest, CsvEndToEnd) {
 
 }  // namespace
 }  // namespace embcol
+
+namespace embcol {
+namespace {
+
+TEST(InputPipelineTest, SkipBatchesContinuesTheSameSequence) {
+  // 4 files x 50 records, batches of 16, 2 epochs, shuffled: 13 batches per
+  // epoch (12 x 16 + 8). Skipping 15 batches (one epoch and 2 batches) must
+  // give exactly the batches an unskipped run returns from the 16th on.
+  const std::string dir = MakeFiles("skip", 4, 50);
+  InputPipelineOptions o = Options(dir);
+  o.batch_size = 16;
+  o.num_epochs = 2;
+  o.shuffle = true;
+  o.shuffle_buffer_size = 23;
+  o.seed = 5;
+  o.num_parse_threads = 2;
+  const Out all = Drain(o);
+  ASSERT_EQ(all.sizes.size(), 26u);
+  o.skip_batches = 15;
+  const Out rest = Drain(o);
+  ASSERT_EQ(rest.sizes.size(), 11u);
+  // Records before batch 15: 13 batches of epoch 0 (200) + 2 x 16.
+  EXPECT_EQ(rest.records,
+            std::vector<std::string>(all.records.begin() + 232, all.records.end()));
+  EXPECT_EQ(rest.epochs.front(), 1);
+  o.skip_batches = 26;  // everything: no batch at all
+  EXPECT_TRUE(Drain(o).records.empty());
+  o.skip_batches = -1;
+  EXPECT_THROW(InputPipeline p(o), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace embcol

@@ -70,6 +70,19 @@ void TableOptimizers::ApplyFused(const std::string& name,
   }
 }
 
+void TableOptimizers::Prepare() {
+  for (const EmbeddingTable* t : tables_->tables()) {
+    EmbeddingTable* table = tables_->Find(t->name());
+    StateFor(optimizer(t->name()), *table);
+  }
+  for (const dynamic_embedding::Variable* v : tables_->dynamic_tables()) {
+    if (!v->trainable()) continue;
+    const SparseOptimizer& opt = optimizer(v->name());
+    tables_->FindDynamic(v->name())->set_slot_initial_values(opt.SlotInitialValues());
+    used_with_[v->name()] = opt.class_name();
+  }
+}
+
 SparseOptimizerState* TableOptimizers::state(const std::string& table) {
   auto it = states_.find(table);
   return it == states_.end() ? nullptr : it->second.get();
