@@ -1,6 +1,6 @@
 // TensorBoard event files: the bytes of the first records written out by
 // the protobuf wire-format rules, round trips through ReadScalarEvents,
-// flushing, thread safety and damaged files.
+// flushing and damaged files (threads: summary_writer_stress_test.cc).
 #include "embcol/summary_writer.h"
 
 #include <unistd.h>
@@ -16,7 +16,6 @@
 #include <map>
 #include <regex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/crc32c.h"
@@ -243,34 +242,6 @@ TEST(SummaryWriterTest, CloseThenWriteIsFailedPrecondition) {
   w.Close();
   w.Flush();  // nothing to do
   EXPECT_THROW(w.AddScalar("x", 1.0, 0), FailedPrecondition);
-}
-
-TEST(SummaryWriterTest, ThreadsWriteWholeEvents) {
-  const std::string dir = FreshDir("threads");
-  constexpr int kThreads = 4, kSteps = 300;
-  {
-    SummaryWriterOptions o;
-    o.flush_seconds = 0;
-    SummaryWriter w(dir, o);
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&w, t] {
-        const std::string tag = "thread" + std::to_string(t);
-        for (int s = 0; s < kSteps; ++s) w.AddScalar(tag, t * 1000 + s, s);
-      });
-    }
-    for (std::thread& th : threads) th.join();
-  }
-  std::map<std::string, int> next_step;
-  for (const ScalarEvent& e : ReadScalarEvents(dir)) {
-    const int t = e.tag.back() - '0';
-    int& s = next_step[e.tag];
-    EXPECT_EQ(e.step, s) << e.tag;  // each thread's events in its order
-    EXPECT_EQ(e.value, static_cast<float>(t * 1000 + s)) << e.tag;
-    ++s;
-  }
-  ASSERT_EQ(next_step.size(), static_cast<size_t>(kThreads));
-  for (const auto& [tag, n] : next_step) EXPECT_EQ(n, kSteps) << tag;
 }
 
 TEST(SummaryWriterTest, DamagedFilesAreDataLossWithPathAndOffset) {
