@@ -12,7 +12,10 @@
 // are kept, so a trained model can be compared with the best possible one
 // (the AUC of the planted logits).
 //
-// Pure functions of their options; the result is a plain value.
+// The dataset can be written as TSV or as TFRecord files of tf.Example
+// (WriteClicksTsv, WriteClicksTfRecord, ClicksExampleSpec to parse them).
+//
+// Pure functions of their options; the result is a plain value: thread-safe.
 #ifndef EMBCOL_SYNTHETIC_DATA_H_
 #define EMBCOL_SYNTHETIC_DATA_H_
 
@@ -20,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "embcol/example_parser.h"
 #include "embcol/feature.h"
 
 namespace embcol {
@@ -71,6 +75,47 @@ SyntheticClicks GenerateClicks(const SyntheticClickOptions& options);
 // categorical ones. Written to a temporary file and renamed into place.
 // Throws Unavailable naming the path when it cannot be written.
 void WriteClicksTsv(const SyntheticClicks& data, const std::string& path);
+
+// A TFRecord file of one tf.Example per example, in order:
+//   "label"                   float_list [label]
+//   each numeric feature      float_list [x]
+//   each categorical feature  int64_list [id] (the raw key for raw_keys)
+// `compression`: "" / "NONE", "GZIP" or "ZLIB" (tfrecord.h). Maps are
+// serialized deterministically (features in key order), so the same data
+// gives the same bytes. Written to a temporary file and renamed into place.
+// Throws InvalidArgument naming the path for an unknown compression,
+// Unavailable naming the path when it cannot be written.
+void WriteClicksTfRecord(const SyntheticClicks& data, const std::string& path,
+                         const std::string& compression = "");
+
+// How to parse those files (ParseExamples), as MakeParseExampleSpec spells
+// it for the columns a model would put over them, plus the label:
+//   "label", numeric features  FixedLenFeature({1}, float32), required
+//                              (numeric_column's spec)
+//   categorical features       VarLenFeature(int64) (identity and int64
+//                              dynamic-vocabulary columns' spec)
+// so it merges with MakeParseExampleSpec(columns) without conflicts.
+ParseSpec ClicksExampleSpec(const SyntheticClicks& data);
+
+// The output of `embcol gen-data`.
+struct ClicksFileFormat {
+  std::string format = "tsv";  // "tsv" or "tfrecord"
+  std::string compression;     // tfrecord only: "", "GZIP" or "ZLIB"
+};
+
+// Resolves gen-data's --format / --compression for `path`:
+//   format ""  -> "tfrecord" when the path ends in .tfrecord or .tfrecords
+//                 (optionally followed by .gz), else "tsv"
+//   compression "" with tfrecord -> "GZIP" when the path ends in .gz
+// Names are case-insensitive; compression "NONE" means none. Throws
+// InvalidArgument for an unknown format or compression, a compression with
+// TSV, or a TSV path ending in .gz (TSV output is not compressed).
+ClicksFileFormat ResolveClicksFileFormat(const std::string& path, const std::string& format,
+                                         const std::string& compression);
+
+// WriteClicksTsv or WriteClicksTfRecord, as `format` says.
+void WriteClicks(const SyntheticClicks& data, const std::string& path,
+                 const ClicksFileFormat& format);
 
 }  // namespace embcol
 

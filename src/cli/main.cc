@@ -2,6 +2,7 @@
 //
 //   embcol transform --columns COLUMNS.json --input BATCH.json [--tables]
 //   embcol gen-data --out PATH [--examples N] [--seed S] [--data-seed D]
+//                   [--format tsv|tfrecord] [--compression GZIP|ZLIB|NONE]
 //   embcol train --config MODEL.json [--max-steps N] [--model-dir DIR]
 //   embcol evaluate --config MODEL.json [--data FILES...] [--steps N]
 //   embcol predict --config MODEL.json --out SCORES.tsv [--data FILES...]
@@ -51,10 +52,17 @@ int main(int argc, char** argv) {
   std::string gen_out;
   CLI::App* gen_cmd = app.add_subcommand(
       "gen-data",
-      "Write a deterministic synthetic click dataset (TSV with a header) drawn from a "
-      "planted logistic model: user, item (Zipf ids), query (Zipf raw 64-bit keys), "
-      "context, num_0, num_1 and label.");
-  gen_cmd->add_option("--out", gen_out, "Output TSV path")->required();
+      "Write a deterministic synthetic click dataset (TSV with a header, or TFRecord of "
+      "tf.Example) drawn from a planted logistic model: user, item (Zipf ids), query (Zipf "
+      "raw 64-bit keys), context, num_0, num_1 and label.");
+  gen_cmd->add_option("--out", gen_out, "Output path")->required();
+  std::string gen_format, gen_compression;
+  gen_cmd->add_option("--format", gen_format,
+                      "tsv or tfrecord (default: tfrecord for a path ending in .tfrecord or "
+                      ".tfrecords, optionally + .gz; else tsv)");
+  gen_cmd->add_option("--compression", gen_compression,
+                      "TFRecord only: GZIP, ZLIB or NONE (default: GZIP for a path ending "
+                      "in .gz, else NONE)");
   gen_cmd->add_option("--examples", gen.num_examples, "Number of examples (default 100000)");
   gen_cmd->add_option("--seed", gen.model_seed, "Seed of the planted model (default 1)");
   gen_cmd->add_option("--data-seed", gen.data_seed,
@@ -80,12 +88,16 @@ int main(int argc, char** argv) {
       std::cout << embcol::cli::RunTransform(transform).dump() << std::endl;
     }
     if (gen_cmd->parsed()) {
+      const embcol::ClicksFileFormat format =
+          embcol::ResolveClicksFileFormat(gen_out, gen_format, gen_compression);
       const embcol::SyntheticClicks data = embcol::GenerateClicks(gen);
-      embcol::WriteClicksTsv(data, gen_out);
+      embcol::WriteClicks(data, gen_out, format);
       double positives = 0;
       for (float y : data.labels) positives += y;
-      std::cout << "wrote " << data.size() << " examples to " << gen_out << " (positive rate "
-                << (data.size() > 0 ? positives / data.size() : 0.0) << ")" << std::endl;
+      std::cout << "wrote " << data.size() << " examples to " << gen_out << " ("
+                << format.format << (format.compression.empty() ? "" : " " + format.compression)
+                << ", positive rate " << (data.size() > 0 ? positives / data.size() : 0.0)
+                << ")" << std::endl;
     }
     return 0;
   } catch (const embcol::Error& e) {
