@@ -1,0 +1,485 @@
+#include "embcol/tensor_bundle.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <snappy.h>
+
+#include "core/crc32c.h"
+#include "embcol/dense_features.h"
+#include "embcol/errors.h"
+#include "embcol/table_set.h"
+
+namespace embcol {
+namespace {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------------------
+// A test-only writer of the tensor bundle format, written from the format
+// description (docs/tensorflow-checkpoint-format.md) and sharing no code
+// with the reader: varints, prefix-compressed blocks with restart arrays,
+// block trailers with masked CRC-32C, the footer and protobuf wire bytes of
+// the entries, all assembled by hand.
+
+void PutVarint(std::string* s, uint64_t v) {
+  while (v >= 0x80) {
+    s->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  s->push_back(static_cast<char>(v));
+}
+
+void PutFixed32(std::string* s, uint32_t v) {
+  for (int i = 0; i < 4; ++i) s->push_back(static_cast<char>(v >> (8 * i)));
+}
+
+void PutFixed64(std::string* s, uint64_t v) {
+  for (int i = 0; i < 8; ++i) s->push_back(static_cast<char>(v >> (8 * i)));
+}
+
+// The masking rule of the spec: rotate right by 15, add 0xa282ead8.
+uint32_t Mask(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }
+
+std::string Bytes(std::initializer_list<int> bytes) {
+  std::string s;
+  for (int b : bytes) s.push_back(static_cast<char>(b));
+  return s;
+}
+
+// Entries `kvs` (sorted) as one block, a restart point every `interval`.
+std::string Block(const std::vector<std::pair<std::string, std::string>>& kvs,
+                  size_t interval) {
+  std::string out;
+  std::vector<uint32_t> restarts;
+  std::string last;
+  for (size_t i = 0; i < kvs.size(); ++i) {
+    const auto& [key, value] = kvs[i];
+    size_t shared = 0;
+    if (i % interval == 0) {
+      restarts.push_back(static_cast<uint32_t>(out.size()));
+    } else {
+      while (shared < last.size() && shared < key.size() && last[shared] == key[shared]) ++shared;
+    }
+    PutVarint(&out, shared);
+    PutVarint(&out, key.size() - shared);
+    PutVarint(&out, value.size());
+    out += key.substr(shared);
+    out += value;
+    last = key;
+  }
+  if (restarts.empty()) restarts.push_back(0);
+  for (uint32_t r : restarts) PutFixed32(&out, r);
+  PutFixed32(&out, static_cast<uint32_t>(restarts.size()));
+  return out;
+}
+
+struct TableFile {
+  std::string bytes;
+
+  // Appends a block with its trailer; returns the encoded block handle.
+  std::string Append(const std::string& raw, bool compress) {
+    std::string stored = raw;
+    char type = 0;
+    if (compress) {
+      stored.resize(snappy::MaxCompressedLength(raw.size()));
+      size_t n = 0;
+      snappy::RawCompress(raw.data(), raw.size(), stored.data(), &n);
+      stored.resize(n);
+      type = 1;
+    }
+    std::string handle;
+    PutVarint(&handle, bytes.size());
+    PutVarint(&handle, stored.size());
+    bytes += stored;
+    bytes.push_back(type);
+    const uint32_t crc = internal::Crc32c(bytes.data() + bytes.size() - stored.size() - 1,
+                                          stored.size() + 1);
+    PutFixed32(&bytes, Mask(crc));
+    return handle;
+  }
+
+  void Finish(const std::string& metaindex, const std::string& index) {
+    std::string footer = metaindex + index;
+    footer.resize(40, '\0');
+    PutFixed64(&footer, 0xdb4775248b80fb57ull);
+    bytes += footer;
+  }
+};
+
+// BundleEntryProto wire bytes: field 1 dtype, 2 shape {2: dim {1: size}},
+// 4 offset, 5 size, 6 fixed32 crc, 7 slices (given as raw bytes).
+std::string Entry(int dtype, const std::vector<int64_t>& shape, uint64_t offset, uint64_t size,
+                  uint32_t masked_crc, const std::string& slices = "") {
+  std::string dims;
+  for (int64_t d : shape) {
+    std::string dim = Bytes({0x08});
+    PutVarint(&dim, d);
+    dims += Bytes({0x12, static_cast<int>(dim.size())}) + dim;
+  }
+  std::string e = Bytes({0x08, dtype, 0x12, static_cast<int>(dims.size())}) + dims;
+  if (offset) {
+    e += Bytes({0x20});
+    PutVarint(&e, offset);
+  }
+  if (size) {
+    e += Bytes({0x28});
+    PutVarint(&e, size);
+  }
+  e += Bytes({0x35});
+  PutFixed32(&e, masked_crc);
+  return e + slices;
+}
+
+template <typename T>
+std::string Raw(const std::vector<T>& v) {
+  std::string s(v.size() * sizeof(T), '\0');
+  std::memcpy(s.data(), v.data(), s.size());
+  return s;
+}
+
+constexpr char kAaa[] = "input_layer/aaa_embedding/embedding_weights";
+constexpr char kBbb[] = "input_layer/bbb_embedding/embedding_weights";
+
+// The [4, 3] table of kAaa (exact in float32).
+const std::vector<float> kAaaValues = {0.5f,   -1.0f, 2.0f,  0.25f,   3.0f, -4.5f,
+                                       8.0f,   0.0f,  1.75f, -0.125f, 6.0f, 10.0f};
+const std::vector<float> kBbbValues = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+
+// Data file: aaa [0, 48), bbb [48, 96), global_step [96, 104), zzz [104, 108).
+// Index: data block 1 (Snappy, restart every 3 entries; bbb shares
+// "input_layer/" with aaa) = header, a slice
+// key, global_step, aaa, bbb; data block 2 (uncompressed) = part_var
+// (partitioned, 2 slices), zzz_scalar; empty metaindex; index block.
+struct HandBuilt {
+  std::string data;
+  std::string index;
+  uint64_t index_block_offset = 0;
+  uint64_t block2_offset = 0;
+};
+
+HandBuilt BuildBundle() {
+  HandBuilt b;
+  const std::string aaa = Raw(kAaaValues), bbb = Raw(kBbbValues);
+  const std::string step = Raw(std::vector<int64_t>{7});
+  const std::string zzz = Raw(std::vector<float>{1.5f});
+  b.data = aaa + bbb + step + zzz;
+  const auto crc = [](const std::string& s) { return Mask(internal::Crc32c(s)); };
+  const std::string header = Bytes({0x08, 0x01, 0x1a, 0x02, 0x08, 0x01});
+  // Two slices of dim 0: {start 0, length 2} and {start 2, length 2}, dim 1 full.
+  const std::string slices = Bytes({0x3a, 0x06, 0x0a, 0x02, 0x10, 0x02, 0x0a, 0x00,  //
+                                    0x3a, 0x08, 0x0a, 0x04, 0x08, 0x02, 0x10, 0x02, 0x0a, 0x00});
+  TableFile t;
+  const std::string h1 = t.Append(
+      Block({{"", header},
+             {Bytes({0x00, 0x08}) + "part_var", Bytes({0x08, 0x01})},
+             {"global_step", Entry(9, {}, 96, 8, crc(step))},
+             {kAaa, Entry(1, {4, 3}, 0, 48, crc(aaa))},
+             {kBbb, Entry(1, {4, 3}, 48, 48, crc(bbb))}},
+            3),
+      /*compress=*/true);
+  b.block2_offset = t.bytes.size();
+  const std::string h2 = t.Append(Block({{"part_var", Entry(1, {4, 3}, 0, 0, 0, slices)},
+                                         {"zzz_scalar", Entry(1, {}, 104, 4, crc(zzz))}},
+                                        16),
+                                  /*compress=*/false);
+  const std::string meta = t.Append(Block({}, 16), false);
+  b.index_block_offset = t.bytes.size();
+  const std::string index = t.Append(Block({{kBbb, h1}, {"zzz_scalar", h2}}, 1), false);
+  t.Finish(meta, index);
+  b.index = t.bytes;
+  return b;
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  ASSERT_TRUE(out.good()) << path;
+}
+
+template <typename E, typename F>
+std::string ExpectThrows(F&& f, std::initializer_list<std::string> parts) {
+  try {
+    f();
+  } catch (const E& e) {
+    const std::string msg = e.what();
+    for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << p << " in: " << msg;
+    return msg;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception type: " << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "no exception";
+  return "";
+}
+
+class TensorBundleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("embcol_bundle_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    bundle_ = BuildBundle();
+    Write(bundle_.index, bundle_.data);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void Write(const std::string& index, const std::string& data) {
+    WriteFile(prefix() + ".index", index);
+    WriteFile(prefix() + ".data-00000-of-00001", data);
+  }
+  std::string dir() const { return dir_.string(); }
+  std::string prefix() const { return dir() + "/model.ckpt-7"; }
+
+  fs::path dir_;
+  HandBuilt bundle_;
+};
+
+TEST_F(TensorBundleTest, ListsTheEntriesOfAHandBuiltBundle) {
+  TensorBundleReader r(prefix());
+  EXPECT_EQ(r.prefix(), prefix());
+  EXPECT_EQ(r.num_shards(), 1);
+  const auto& t = r.tensors();
+  ASSERT_EQ(t.size(), 5u);  // the slice key is not listed
+  EXPECT_EQ(t[0].name, "global_step");
+  EXPECT_EQ(t[0].dtype, "int64");
+  EXPECT_TRUE(t[0].shape.empty());
+  EXPECT_EQ(t[0].offset, 96);
+  EXPECT_EQ(t[0].size, 8);
+  EXPECT_EQ(t[1].name, kAaa);
+  EXPECT_EQ(t[1].dtype, "float32");
+  EXPECT_EQ(t[1].shape, (std::vector<int64_t>{4, 3}));
+  EXPECT_EQ(t[1].shard, 0);
+  EXPECT_EQ(t[1].offset, 0);
+  EXPECT_EQ(t[1].size, 48);
+  EXPECT_EQ(t[1].num_slices, 0);
+  EXPECT_EQ(t[2].name, kBbb);
+  EXPECT_EQ(t[2].offset, 48);
+  EXPECT_EQ(t[3].name, "part_var");
+  EXPECT_EQ(t[3].num_slices, 2);
+  EXPECT_EQ(t[4].name, "zzz_scalar");
+  EXPECT_EQ(t[4].offset, 104);
+  EXPECT_EQ(t[4].size, 4);
+  EXPECT_TRUE(r.Has(kAaa));
+  EXPECT_FALSE(r.Has("input_layer"));
+  EXPECT_EQ(r.Shape(kBbb), (std::vector<int64_t>{4, 3}));
+  EXPECT_EQ(r.NamesWithShape({4, 3}), (std::vector<std::string>{kAaa, kBbb, "part_var"}));
+}
+
+TEST_F(TensorBundleTest, ReadsValuesFromBothBlocks) {
+  TensorBundleReader r(prefix());
+  EXPECT_EQ(r.ReadFloats(kAaa), kAaaValues);
+  EXPECT_EQ(r.ReadFloats(kBbb), kBbbValues);
+  EXPECT_EQ(r.ReadInt64s("global_step"), (std::vector<int64_t>{7}));
+  EXPECT_EQ(r.ReadFloats("zzz_scalar"), (std::vector<float>{1.5f}));
+  ExpectThrows<InvalidArgument>([&] { r.ReadFloats("global_step"); }, {"global_step", "int64"});
+  ExpectThrows<InvalidArgument>([&] { r.ReadFloats("part_var"); },
+                                {"part_var", "partitioned", "2 slices"});
+}
+
+TEST_F(TensorBundleTest, ResolvesDirectoriesAndTheStateFile) {
+  // One *.index in the directory.
+  EXPECT_EQ(TensorBundleReader(dir()).prefix(), dir() + "/model.ckpt-7");
+  EXPECT_TRUE(IsTensorBundle(dir()));
+  EXPECT_TRUE(IsTensorBundle(prefix()));
+  EXPECT_FALSE(IsTensorBundle(dir() + "/model.ckpt-8"));
+  // Two: ambiguous without a state file.
+  WriteFile(dir() + "/model.ckpt-9.index", bundle_.index);
+  WriteFile(dir() + "/model.ckpt-9.data-00000-of-00001", bundle_.data);
+  ExpectThrows<NotFound>([&] { TensorBundleReader r(dir()); }, {"model.ckpt-7.index", "model.ckpt-9"});
+  // TensorFlow's text state file picks one (relative to the directory).
+  WriteFile(dir() + "/checkpoint",
+            "model_checkpoint_path: \"model.ckpt-9\"\n"
+            "all_model_checkpoint_paths: \"model.ckpt-7\"\n"
+            "all_model_checkpoint_paths: \"model.ckpt-9\"\n");
+  EXPECT_EQ(TensorBundleReader(dir()).prefix(), dir() + "/model.ckpt-9");
+  ExpectThrows<NotFound>([&] { TensorBundleReader r(dir() + "/nothing"); }, {"nothing"});
+}
+
+TEST_F(TensorBundleTest, UnknownNameListsTheClosestNames) {
+  TensorBundleReader r(prefix());
+  ExpectThrows<NotFound>([&] { r.ReadFloats("input_layer/aab_embedding/embedding_weights"); },
+                         {prefix(), "aab_embedding", "closest names: " + std::string(kAaa)});
+  ExpectThrows<NotFound>([&] { r.Info("emb", std::vector<int64_t>{4, 3}); },
+                         {"tensors of shape [4, 3]: " + std::string(kAaa) + ", " + kBbb});
+}
+
+// --- corruption ------------------------------------------------------------
+
+TEST_F(TensorBundleTest, FlippedIndexBytesAreDataLossWithTheOffset) {
+  std::string bad = bundle_.index;
+  bad[3] ^= 0x10;  // inside the Snappy data block at offset 0
+  Write(bad, bundle_.data);
+  ExpectThrows<DataLoss>([&] { TensorBundleReader r(prefix()); },
+                         {prefix() + ".index", "byte offset 0", "CRC"});
+  bad = bundle_.index;
+  bad[bundle_.block2_offset + 2] ^= 0x01;  // the uncompressed data block
+  Write(bad, bundle_.data);
+  ExpectThrows<DataLoss>([&] { TensorBundleReader r(prefix()); },
+                         {"byte offset " + std::to_string(bundle_.block2_offset), "CRC"});
+  bad = bundle_.index;
+  bad[bundle_.index_block_offset + 1] ^= 0x01;  // the index block
+  Write(bad, bundle_.data);
+  ExpectThrows<DataLoss>([&] { TensorBundleReader r(prefix()); },
+                         {"byte offset " + std::to_string(bundle_.index_block_offset)});
+}
+
+TEST_F(TensorBundleTest, TruncatedIndexAndWrongMagicAreDataLoss) {
+  const std::string& good = bundle_.index;
+  Write(good.substr(0, good.size() - 1), bundle_.data);
+  ExpectThrows<DataLoss>([&] { TensorBundleReader r(prefix()); }, {"magic", prefix() + ".index"});
+  Write(good.substr(0, 30), bundle_.data);
+  ExpectThrows<DataLoss>([&] { TensorBundleReader r(prefix()); }, {"30 bytes", "48-byte footer"});
+  // Keep the footer but lose the middle: the handles point past the blocks.
+  Write(good.substr(0, 10) + good.substr(good.size() - 48), bundle_.data);
+  ExpectThrows<DataLoss>([&] { TensorBundleReader r(prefix()); }, {"truncated"});
+  std::string bad = good;
+  bad[bad.size() - 1] = 0x00;  // magic ends in 0xdb
+  Write(bad, bundle_.data);
+  ExpectThrows<DataLoss>([&] { TensorBundleReader r(prefix()); },
+                         {"magic", "byte offset " + std::to_string(good.size() - 8)});
+}
+
+TEST_F(TensorBundleTest, DataFileProblems) {
+  std::string bad = bundle_.data;
+  bad[50] ^= 0x01;  // inside bbb [48, 96)
+  Write(bundle_.index, bad);
+  TensorBundleReader r(prefix());
+  EXPECT_EQ(r.ReadFloats(kAaa), kAaaValues);  // its bytes are intact
+  ExpectThrows<DataLoss>([&] { r.ReadFloats(kBbb); },
+                         {prefix() + ".data-00000-of-00001", kBbb, "byte offset 48", "CRC"});
+  Write(bundle_.index, bundle_.data.substr(0, 100));
+  ExpectThrows<DataLoss>([&] { TensorBundleReader(prefix()).ReadFloats("zzz_scalar"); },
+                         {"truncated", "byte offset 104"});
+  fs::remove(prefix() + ".data-00000-of-00001");
+  ExpectThrows<NotFound>([&] { TensorBundleReader(prefix()).ReadFloats(kAaa); },
+                         {prefix() + ".data-00000-of-00001"});
+}
+
+// --- loading an embedding column's table ------------------------------------
+
+std::shared_ptr<const EmbeddingColumn> AaaColumn(const std::string& ckpt, const std::string& tensor,
+                                                 int64_t buckets = 4, int64_t dim = 3) {
+  EmbeddingColumnOptions o;
+  o.combiner = "sum";
+  o.ckpt_to_load_from = ckpt;
+  o.tensor_name_in_ckpt = tensor;
+  return embedding_column(categorical_column_with_identity("aaa", buckets), dim, o);
+}
+
+TEST_F(TensorBundleTest, EmbeddingColumnLoadsItsTableFromTheBundle) {
+  DenseFeatures layer({AaaColumn(prefix(), kAaa)});
+  const EmbeddingTable* t = layer.tables().Find("aaa_embedding");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->ToVector(), kAaaValues);
+  // Ids 3, 0, {1, 2}: rows 3 and 0 and the sum of rows 1 and 2.
+  FeatureBatch batch;
+  batch.Set("aaa", Feature::Ragged({0, 1, 2, 4}, Int64s{3, 0, 1, 2}));
+  const DenseTensor out = layer(batch);
+  EXPECT_EQ(out.shape, (std::vector<int64_t>{3, 3}));
+  EXPECT_EQ(out.values, (std::vector<float>{-0.125f, 6, 10, 0.5f, -1, 2, 8.25f, 3, -2.75f}));
+  // The directory form names the same checkpoint.
+  TableSet tables;
+  EXPECT_EQ(tables.GetOrCreate(*AaaColumn(dir(), kAaa)).ToVector(), kAaaValues);
+}
+
+TEST_F(TensorBundleTest, EmbeddingColumnLoadErrors) {
+  ExpectThrows<NotFound>([&] { TableSet().GetOrCreate(*AaaColumn(prefix(), "emb")); },
+                         {"\"emb\"", "closest names", "tensors of shape [4, 3]: " +
+                                                          std::string(kAaa) + ", " + kBbb});
+  const std::string shape_msg = ExpectThrows<InvalidArgument>(
+      [&] { TableSet().GetOrCreate(*AaaColumn(prefix(), kAaa, 5, 3)); },
+      {"aaa_embedding", kAaa, "float32 [4, 3]", "needs float32 [5, 3]",
+       "Tensors of that shape in the checkpoint: none"});
+  ExpectThrows<InvalidArgument>([&] { TableSet().GetOrCreate(*AaaColumn(prefix(), kAaa, 4, 2)); },
+                                {"[4, 2]"});
+  ExpectThrows<InvalidArgument>(
+      [&] { TableSet().GetOrCreate(*AaaColumn(prefix(), "global_step")); },
+      {"int64 []", "Tensors of that shape in the checkpoint: " + std::string(kAaa)});
+  ExpectThrows<InvalidArgument>([&] { TableSet().GetOrCreate(*AaaColumn(prefix(), "part_var")); },
+                                {"part_var", "partitioned"});
+  ExpectThrows<NotFound>([&] { TableSet().GetOrCreate(*AaaColumn(dir() + "/none", kAaa)); },
+                         {dir() + "/none"});
+  // A failed load creates no table.
+  TableSet tables;
+  EXPECT_THROW(tables.GetOrCreate(*AaaColumn(prefix(), "emb")), NotFound);
+  EXPECT_EQ(tables.Find("aaa_embedding"), nullptr);
+}
+
+TEST_F(TensorBundleTest, NonFiniteValuesAreRefused) {
+  std::vector<float> values = kAaaValues;
+  values[7] = std::numeric_limits<float>::quiet_NaN();  // row 2, column 1
+  const std::string aaa = Raw(values);
+  TableFile t;
+  const std::string h = t.Append(
+      Block({{"", Bytes({0x08, 0x01, 0x1a, 0x02, 0x08, 0x01})},
+             {kAaa, Entry(1, {4, 3}, 0, 48, Mask(internal::Crc32c(aaa)))}},
+            16),
+      false);
+  const std::string meta = t.Append(Block({}, 16), false);
+  t.Finish(meta, t.Append(Block({{"j", h}}, 1), false));
+  Write(t.bytes, aaa);
+  ExpectThrows<InvalidArgument>([&] { TableSet().GetOrCreate(*AaaColumn(prefix(), kAaa)); },
+                                {"non-finite", "row 2, column 1"});
+}
+
+// --- real TensorFlow files (/work/shared/fixtures/README.md) ---------------
+
+std::string FixtureDir(const char* name) {
+  return std::string(EMBCOL_SOURCE_DIR "/../shared/fixtures/") + name;
+}
+
+TEST(TensorBundleFixtureTest, Tf1HalfPlusTwo) {
+  const std::string dir = FixtureDir("tf1_half_plus_two");
+  if (!fs::exists(dir)) GTEST_SKIP() << "fixtures not present: " << dir;
+  TensorBundleReader r(dir + "/variables");
+  std::vector<std::string> names;
+  for (const auto& t : r.tensors()) {
+    names.push_back(t.name);
+    EXPECT_EQ(t.dtype, "float32") << t.name;
+    EXPECT_TRUE(t.shape.empty()) << t.name;
+    EXPECT_EQ(t.size, 4) << t.name;
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "a2", "b", "c", "c2"}));
+  EXPECT_EQ(r.Info("c").offset, 12);
+  EXPECT_EQ(r.ReadFloats("a"), (std::vector<float>{0.5f}));
+  EXPECT_EQ(r.ReadFloats("a2"), (std::vector<float>{0.5f}));
+  EXPECT_EQ(r.ReadFloats("b"), (std::vector<float>{2.0f}));
+  EXPECT_EQ(r.ReadFloats("c"), (std::vector<float>{3.0f}));
+  EXPECT_EQ(r.ReadFloats("c2"), (std::vector<float>{3.0f}));
+  // The directory form finds variables.index.
+  EXPECT_EQ(TensorBundleReader(dir).prefix(), dir + "/variables");
+}
+
+TEST(TensorBundleFixtureTest, Tf2HalfPlusTwo) {
+  const std::string dir = FixtureDir("tf2_half_plus_two");
+  if (!fs::exists(dir)) GTEST_SKIP() << "fixtures not present: " << dir;
+  TensorBundleReader r(dir);
+  ASSERT_EQ(r.tensors().size(), 4u);
+  const auto& graph = r.tensors()[0];
+  EXPECT_EQ(graph.name, "_CHECKPOINTABLE_OBJECT_GRAPH");
+  EXPECT_EQ(graph.dtype, "string");
+  EXPECT_EQ(graph.offset, 12);
+  EXPECT_EQ(graph.size, 619);
+  EXPECT_EQ(r.tensors()[1].name, "a/.ATTRIBUTES/VARIABLE_VALUE");
+  EXPECT_EQ(r.tensors()[2].name, "b/.ATTRIBUTES/VARIABLE_VALUE");
+  EXPECT_EQ(r.tensors()[3].name, "c/.ATTRIBUTES/VARIABLE_VALUE");
+  EXPECT_EQ(r.ReadFloats("a/.ATTRIBUTES/VARIABLE_VALUE"), (std::vector<float>{0.5f}));
+  EXPECT_EQ(r.ReadFloats("b/.ATTRIBUTES/VARIABLE_VALUE"), (std::vector<float>{2.0f}));
+  EXPECT_EQ(r.ReadFloats("c/.ATTRIBUTES/VARIABLE_VALUE"), (std::vector<float>{3.0f}));
+  // The string tensor's bytes pass their CRC; they cannot be read as numbers.
+  EXPECT_EQ(r.ReadBytes("_CHECKPOINTABLE_OBJECT_GRAPH").size(), 619u);
+  EXPECT_THROW(r.ReadFloats("_CHECKPOINTABLE_OBJECT_GRAPH"), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace embcol
