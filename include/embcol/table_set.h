@@ -47,17 +47,17 @@ class TableSet {
   // embcol checkpoint (a `ckpt-<step>` directory with `manifest`, or a
   // model_dir with embcol's JSON `checkpoint` file; see checkpoint.h).
   // The tensor must be float32 of shape [num_buckets, dimension] with
-  // finite values. Loading happens only on creation; an existing table is
-  // returned as it is.
+  // finite values; a TF1 partitioned variable (saved as slices) is
+  // assembled into one table. Loading happens only on creation; an
+  // existing table is returned as it is.
   // Throws InvalidArgument if a table of that name exists with another
   // shape, for a dynamic-vocabulary column (use GetOrCreateDynamic) or a
   // name taken by a dynamic table. From the checkpoint: NotFound naming
   // the checkpoint and listing the closest tensor names and the tensors of
   // the wanted shape when the tensor or checkpoint is missing;
   // InvalidArgument naming the column and tensor for another shape or
-  // dtype (listing the tensors of the wanted shape), a non-finite value or
-  // a partitioned TensorFlow variable; DataLoss naming the file and offset
-  // for a corrupt checkpoint. Nothing is created when it throws.
+  // dtype (listing the tensors of the wanted shape) or a non-finite value;
+  // DataLoss naming the file and offset for a corrupt checkpoint. Nothing is created when it throws.
   EmbeddingTable& GetOrCreate(const EmbeddingColumnBase& column);
 
   // The dynamic table of a dynamic-vocabulary column, created if absent:

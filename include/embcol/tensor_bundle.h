@@ -15,7 +15,9 @@
 #ifndef EMBCOL_TENSOR_BUNDLE_H_
 #define EMBCOL_TENSOR_BUNDLE_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,7 +34,8 @@ struct BundleTensorInfo {
   int64_t size = 0;            // bytes in that shard
   uint32_t masked_crc32c = 0;  // as stored: masked CRC-32C of the bytes
   // > 0 for a partitioned variable saved as slices (TF1 Saver with a
-  // partitioner): the entry holds no bytes itself, and reading it throws.
+  // partitioner): the entry holds no bytes itself; reads assemble the
+  // slices (numeric dtypes only), and offset/size/masked_crc32c are 0.
   int num_slices = 0;
 
   int64_t num_elements() const;  // product of shape (1 for a scalar)
@@ -75,11 +78,19 @@ class TensorBundleReader {
                                    std::nullopt) const;
   const std::vector<int64_t>& Shape(const std::string& name) const { return Info(name).shape; }
 
-  // The tensor's raw bytes, checked against its CRC-32C. Throws NotFound
-  // for a missing name or a missing data shard (naming the file), DataLoss
-  // naming the file and offset for a short shard or a checksum mismatch,
-  // InvalidArgument for a partitioned variable.
+  // The tensor's raw bytes, checked against its CRC-32C (each slice's, for
+  // a partitioned variable, whose slices are assembled into the full
+  // row-major tensor). Throws NotFound for a missing name or a missing data
+  // shard (naming the file), DataLoss naming the file and offset for a
+  // short shard or a checksum mismatch, or naming the variable for slices
+  // that do not tile it; InvalidArgument for a partitioned variable of a
+  // dtype other than float32/float64/int32/int64.
   std::string ReadBytes(const std::string& name) const;
+  // The same into `dst`, which must hold exactly the tensor's bytes
+  // (Info(name).size, or elements x element size for a partitioned
+  // variable; InvalidArgument otherwise). No copy is made: a large table reads
+  // straight into its storage. On a throw dst's contents are unspecified.
+  void ReadInto(const std::string& name, void* dst, size_t bytes) const;
   // Typed reads, row-major. InvalidArgument naming the tensor and its dtype
   // for another dtype; string tensors cannot be read as numbers.
   std::vector<float> ReadFloats(const std::string& name) const;
@@ -93,11 +104,21 @@ class TensorBundleReader {
   std::vector<std::string> ClosestNames(const std::string& name, size_t n = 5) const;
 
  private:
+  // One saved slice of a partitioned variable: its box (length -1 = the
+  // whole dimension) and where its bytes are.
+  struct SlicePart {
+    std::vector<int64_t> start, length;
+    BundleTensorInfo bytes;  // shard, offset, size, masked_crc32c, shape
+  };
   std::string DataFile(int shard) const;
+  // Reads t.size bytes at t.offset of t's shard into dst and checks them.
+  void ReadChecked(const std::string& name, const BundleTensorInfo& t, char* dst) const;
+  void ReadSlices(const BundleTensorInfo& t, size_t element_size, char* dst) const;
 
   std::string prefix_;
   int num_shards_ = 1;
   std::vector<BundleTensorInfo> tensors_;
+  std::map<std::string, std::vector<SlicePart>> slices_;  // by variable name
 };
 
 }  // namespace embcol

@@ -96,8 +96,13 @@ std::string ResolvePrefix(const std::string& path) {
   if (IsDir(path)) {
     const std::string state = TfStatePath(path);
     if (!state.empty()) {
-      const std::string prefix =
-          fs::path(state).is_absolute() ? state : path + "/" + state;
+      std::string prefix = fs::path(state).is_absolute() ? state : path + "/" + state;
+      // A model_dir copied elsewhere keeps the absolute paths of its old
+      // place: then look for the prefix next to the state file.
+      const std::string moved = path + "/" + fs::path(state).filename().string();
+      if (!IsFile(prefix + std::string(kIndexSuffix)) && IsFile(moved + std::string(kIndexSuffix))) {
+        prefix = moved;
+      }
       if (!IsFile(prefix + std::string(kIndexSuffix))) {
         throw NotFound("TensorFlow checkpoint state " + path + "/checkpoint names " + state +
                        ", but " + prefix + ".index does not exist; restore the checkpoint "
@@ -165,6 +170,140 @@ std::string Join(const std::vector<std::string>& names) {
   return out;
 }
 
+// Bytes per element of the fixed-size dtypes; 0 for string, resource,
+// variant and unknown ones.
+size_t ElementSize(const std::string& dtype) {
+  if (dtype == "float64" || dtype == "int64" || dtype == "uint64" || dtype == "complex64") return 8;
+  if (dtype == "float32" || dtype == "int32" || dtype == "uint32") return 4;
+  if (dtype == "int16" || dtype == "uint16" || dtype == "float16" || dtype == "bfloat16") return 2;
+  if (dtype == "int8" || dtype == "uint8" || dtype == "bool") return 1;
+  if (dtype == "complex128") return 16;
+  return 0;
+}
+
+// The keys of slice entries use an order-preserving encoding (TensorFlow's
+// OrderedCode); docs/tensorflow-checkpoint-format.md spells it out.
+// Unsigned number: a length byte, then that many big-endian bytes.
+bool ReadOrderedUnsigned(std::string_view* s, uint64_t* v) {
+  if (s->empty()) return false;
+  const size_t len = static_cast<unsigned char>((*s)[0]);
+  if (len > 8 || len + 1 > s->size()) return false;
+  uint64_t x = 0;
+  for (size_t i = 1; i <= len; ++i) x = x << 8 | static_cast<unsigned char>((*s)[i]);
+  s->remove_prefix(len + 1);
+  *v = x;
+  return true;
+}
+
+// String: 00 ff stands for a zero byte, ff 00 for 0xff, 00 01 ends it.
+bool ReadOrderedString(std::string_view* s, std::string* out) {
+  for (size_t i = 0; i + 1 < s->size(); ++i) {
+    const auto c = static_cast<unsigned char>((*s)[i]);
+    const auto next = static_cast<unsigned char>((*s)[i + 1]);
+    if (c == 0x00) {
+      if (next == 0x01) {
+        s->remove_prefix(i + 2);
+        return true;
+      }
+      if (next != 0xff) return false;
+      out->push_back('\0');
+      ++i;
+    } else if (c == 0xff) {
+      if (next != 0x00) return false;
+      out->push_back('\xff');
+      ++i;
+    } else {
+      out->push_back(static_cast<char>(c));
+    }
+  }
+  return false;
+}
+
+// Signed number of L bytes: its L-byte two's complement with the top L
+// bits inverted, so the first bit is 1 for >= 0, and the run of bits after
+// it equal to it (across the first two bytes) counts the L-1 further
+// bytes. Lengths 9 and 10 (magnitudes >= 2^55) are refused.
+bool ReadOrderedSigned(std::string_view* s, int64_t* v) {
+  if (s->empty()) return false;
+  const auto b0 = static_cast<unsigned char>((*s)[0]);
+  const bool negative = !(b0 & 0x80);
+  const auto flip = [&](unsigned char b) { return negative ? static_cast<unsigned char>(~b) : b; };
+  int len = std::countl_one(flip(b0));
+  if (len == 8) {
+    if (s->size() < 2) return false;
+    len += std::countl_one(flip(static_cast<unsigned char>((*s)[1])));
+  }
+  if (len > 8 || s->size() < static_cast<size_t>(len)) return false;
+  uint64_t x = 0;
+  for (int i = 0; i < len; ++i) x = x << 8 | static_cast<unsigned char>((*s)[i]);
+  const int bits = 8 * len;
+  x ^= ((uint64_t{1} << len) - 1) << (bits - len);
+  if (negative && bits < 64) x |= ~uint64_t{0} << bits;
+  *v = static_cast<int64_t>(x);
+  s->remove_prefix(len);
+  return true;
+}
+
+// A slice key: unsigned 0, the variable name, the rank, then per
+// dimension the signed start and length (length -1: the whole dimension).
+bool DecodeSliceKey(std::string_view key, std::string* name, std::vector<int64_t>* start,
+                    std::vector<int64_t>* length) {
+  uint64_t zero = 1, rank = 0;
+  if (!ReadOrderedUnsigned(&key, &zero) || zero != 0 || !ReadOrderedString(&key, name) ||
+      !ReadOrderedUnsigned(&key, &rank) || rank == 0 || rank > 64) {
+    return false;
+  }
+  for (uint64_t d = 0; d < rank; ++d) {
+    int64_t a = 0, b = 0;
+    if (!ReadOrderedSigned(&key, &a) || !ReadOrderedSigned(&key, &b)) return false;
+    start->push_back(a);
+    length->push_back(b);
+  }
+  return key.empty();
+}
+
+// The entry checksum of a string tensor's bytes: `n` varint64 lengths, a
+// fixed32 (masked CRC of the lengths), then the concatenated strings. The
+// checksum covers each length as a little-endian uint32 (uint64 when it
+// does not fit), then the 4 stored bytes, then the strings -- not the
+// varint bytes themselves. Returns the masked value; nullopt when the
+// lengths do not decode or do not add up to the size.
+std::optional<uint32_t> StringTensorCrc(const char* data, size_t size, int64_t n) {
+  const char* p = data;
+  const char* const limit = data + size;
+  uint32_t crc = 0;
+  uint64_t total = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint64_t len = 0;
+    if (!internal::GetVarint64(&p, limit, &len)) return std::nullopt;
+    total += len;
+    if (len <= 0xffffffffull) {
+      const uint32_t l32 = static_cast<uint32_t>(len);
+      crc = internal::Crc32cExtend(crc, &l32, 4);  // little-endian host
+    } else {
+      crc = internal::Crc32cExtend(crc, &len, 8);
+    }
+  }
+  if (limit - p < 4 || static_cast<uint64_t>(limit - p - 4) != total) return std::nullopt;
+  crc = internal::Crc32cExtend(crc, p, 4 + total);
+  return internal::MaskCrc32c(crc);
+}
+
+// Printable form of a binary key for messages.
+std::string Printable(const std::string& key) {
+  std::string out;
+  for (unsigned char c : key) {
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 int64_t BundleTensorInfo::num_elements() const {
@@ -211,16 +350,21 @@ TensorBundleReader::TensorBundleReader(const std::string& path) : prefix_(Resolv
   }
   for (size_t i = 1; i < entries.size(); ++i) {
     const std::string& key = entries[i].first;
-    // Per-slice entries of partitioned variables have binary keys that
-    // start with a zero byte; the full tensor's entry lists their slices.
-    if (key[0] == '\0') continue;
     tensorflow::BundleEntryProto e;
     if (!e.ParseFromString(entries[i].second)) {
       throw DataLoss("TensorFlow checkpoint index " + index_path + ": the entry of tensor \"" +
-                     key + "\" is not a valid BundleEntryProto.");
+                     Printable(key) + "\" is not a valid BundleEntryProto.");
     }
     BundleTensorInfo t;
-    t.name = key;
+    // Per-slice entries of partitioned variables have binary keys that
+    // start with a zero byte; the full tensor's entry lists their slices.
+    SlicePart part;
+    std::string variable;
+    if (key[0] == '\0' && !DecodeSliceKey(key, &variable, &part.start, &part.length)) {
+      throw DataLoss("TensorFlow checkpoint index " + index_path + ": slice key \"" +
+                     Printable(key) + "\" does not decode.");
+    }
+    t.name = key[0] == '\0' ? variable : key;
     t.dtype = DtypeName(e.dtype());
     for (const auto& d : e.shape().dim()) t.shape.push_back(d.size());
     t.shard = e.shard_id();
@@ -229,12 +373,17 @@ TensorBundleReader::TensorBundleReader(const std::string& path) : prefix_(Resolv
     t.masked_crc32c = e.crc32c();
     t.num_slices = e.slices_size();
     if (t.shard < 0 || t.shard >= num_shards_ || t.offset < 0 || t.size < 0) {
-      throw DataLoss("TensorFlow checkpoint index " + index_path + ": tensor \"" + key +
-                     "\" points at shard " + std::to_string(t.shard) + " of " +
+      throw DataLoss("TensorFlow checkpoint index " + index_path + ": tensor \"" +
+                     Printable(key) + "\" points at shard " + std::to_string(t.shard) + " of " +
                      std::to_string(num_shards_) + ", offset " + std::to_string(t.offset) +
                      ", size " + std::to_string(t.size) + ", which is invalid.");
     }
-    tensors_.push_back(std::move(t));
+    if (key[0] == '\0') {
+      part.bytes = std::move(t);
+      slices_[variable].push_back(std::move(part));
+    } else {
+      tensors_.push_back(std::move(t));
+    }
   }
 }
 
@@ -290,13 +439,38 @@ std::string TensorBundleReader::DataFile(int shard) const {
 
 std::string TensorBundleReader::ReadBytes(const std::string& name) const {
   const BundleTensorInfo& t = Info(name);
+  size_t bytes = static_cast<size_t>(t.size);
+  if (t.num_slices > 0) bytes = static_cast<size_t>(t.num_elements()) * ElementSize(t.dtype);
+  std::string out(bytes, '\0');
+  ReadInto(name, out.data(), out.size());
+  return out;
+}
+
+void TensorBundleReader::ReadInto(const std::string& name, void* dst, size_t bytes) const {
+  const BundleTensorInfo& t = Info(name);
+  const std::string what = "tensor \"" + name + "\" of TensorFlow checkpoint " + prefix_;
   if (t.num_slices > 0) {
-    throw InvalidArgument("tensor \"" + name + "\" of TensorFlow checkpoint " + prefix_ +
-                          " is a partitioned variable saved as " +
-                          std::to_string(t.num_slices) +
-                          " slices, which embcol cannot assemble; re-save it unpartitioned "
-                          "(no partitioner) or load its parts one by one.");
+    const size_t element = ElementSize(t.dtype);
+    if (element == 0) {
+      throw InvalidArgument(what + " is a partitioned " + t.dtype +
+                            " variable; embcol assembles slices of numeric tensors only.");
+    }
+    if (bytes != static_cast<size_t>(t.num_elements()) * element) {
+      throw InvalidArgument(what + " has " + std::to_string(t.num_elements() * element) +
+                            " bytes; the destination holds " + std::to_string(bytes) + ".");
+    }
+    ReadSlices(t, element, static_cast<char*>(dst));
+    return;
   }
+  if (bytes != static_cast<uint64_t>(t.size)) {
+    throw InvalidArgument(what + " has " + std::to_string(t.size) +
+                          " bytes; the destination holds " + std::to_string(bytes) + ".");
+  }
+  ReadChecked(name, t, static_cast<char*>(dst));
+}
+
+void TensorBundleReader::ReadChecked(const std::string& name, const BundleTensorInfo& t,
+                                     char* dst) const {
   const std::string path = DataFile(t.shard);
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -304,23 +478,87 @@ std::string TensorBundleReader::ReadBytes(const std::string& name) const {
                    " (tensor \"" + name + "\") cannot be opened: " + std::strerror(errno) +
                    "; copy every .data-* file next to the .index file.");
   }
-  std::string bytes(static_cast<size_t>(t.size), '\0');
   in.seekg(t.offset);
-  in.read(bytes.data(), t.size);
+  in.read(dst, t.size);
   if (!in || in.gcount() != t.size) {
     throw DataLoss("data shard " + path + " is truncated: tensor \"" + name + "\" needs bytes [" +
                    std::to_string(t.offset) + ", " + std::to_string(t.offset + t.size) +
                    "), the read at byte offset " + std::to_string(t.offset) +
                    " came up short; the checkpoint cannot be used.");
   }
-  const uint32_t actual = internal::MaskCrc32c(internal::Crc32c(bytes));
+  std::optional<uint32_t> actual;
+  if (t.dtype == "string") {
+    actual = StringTensorCrc(dst, static_cast<size_t>(t.size), t.num_elements());
+  } else {
+    actual = internal::MaskCrc32c(internal::Crc32c(dst, t.size));
+  }
   if (actual != t.masked_crc32c) {
     throw DataLoss("data shard " + path + " is corrupt: tensor \"" + name + "\" (" +
                    std::to_string(t.size) + " bytes at byte offset " +
                    std::to_string(t.offset) + ") fails its CRC-32C check; the checkpoint "
                    "cannot be used.");
   }
-  return bytes;
+}
+
+void TensorBundleReader::ReadSlices(const BundleTensorInfo& t, size_t element,
+                                    char* dst) const {
+  const std::string what =
+      "partitioned variable \"" + t.name + "\" of TensorFlow checkpoint " + prefix_;
+  auto it = slices_.find(t.name);
+  const size_t found = it == slices_.end() ? 0 : it->second.size();
+  if (found != static_cast<size_t>(t.num_slices)) {
+    throw DataLoss(what + " lists " + std::to_string(t.num_slices) +
+                   " slices, but the index holds " + std::to_string(found) +
+                   " slice entries for it; the checkpoint is incomplete.");
+  }
+  const size_t rank = t.shape.size();
+  std::vector<int64_t> stride(rank, 1);
+  for (size_t d = rank; d-- > 1;) stride[d - 1] = stride[d] * t.shape[d];
+  int64_t covered = 0;
+  std::string buffer;
+  for (const SlicePart& p : it->second) {
+    std::vector<int64_t> start(rank), length(rank);
+    bool ok = rank > 0 && p.start.size() == rank;
+    for (size_t d = 0; ok && d < rank; ++d) {
+      const bool full = p.length[d] == -1;
+      start[d] = full ? 0 : p.start[d];
+      length[d] = full ? t.shape[d] : p.length[d];
+      ok = start[d] >= 0 && length[d] >= 0 && start[d] + length[d] <= t.shape[d];
+    }
+    if (!ok) {
+      throw DataLoss(what + " of shape " + ShapeToString(t.shape) + " has a slice (start " +
+                     ShapeToString(p.start) + ", length " + ShapeToString(p.length) +
+                     ") outside it.");
+    }
+    int64_t n = 1;
+    for (int64_t l : length) n *= l;
+    if (p.bytes.size != n * static_cast<int64_t>(element)) {
+      throw DataLoss(what + ": the slice at start " + ShapeToString(start) + " has " +
+                     std::to_string(p.bytes.size) + " bytes for " + std::to_string(n) +
+                     " elements of " + t.dtype + ".");
+    }
+    buffer.resize(static_cast<size_t>(p.bytes.size));
+    ReadChecked(t.name + "\" slice at start " + ShapeToString(start) + " \"", p.bytes,
+                buffer.data());
+    // Copy the box row by row: its last dimension is contiguous in both.
+    const int64_t run = length[rank - 1];
+    std::vector<int64_t> index(rank, 0);
+    for (int64_t r = 0; run > 0 && r < n / run; ++r) {
+      int64_t at = start[rank - 1];
+      for (size_t d = 0; d + 1 < rank; ++d) at += (start[d] + index[d]) * stride[d];
+      std::memcpy(dst + at * element, buffer.data() + r * run * element, run * element);
+      for (size_t d = rank - 1; d-- > 0;) {
+        if (++index[d] < length[d]) break;
+        index[d] = 0;
+      }
+    }
+    covered += n;
+  }
+  if (covered != t.num_elements()) {
+    throw DataLoss(what + ": its slices hold " + std::to_string(covered) + " elements, the " +
+                   "variable " + std::to_string(t.num_elements()) + "; the checkpoint is "
+                   "incomplete.");
+  }
 }
 
 namespace {
@@ -333,15 +571,14 @@ std::vector<T> Typed(const TensorBundleReader& reader, const std::string& name,
     throw InvalidArgument("tensor \"" + name + "\" of TensorFlow checkpoint " + reader.prefix() +
                           " is " + t.dtype + ", not " + dtype + ".");
   }
-  const std::string bytes = reader.ReadBytes(name);  // throws for a partitioned one
-  if (t.size != t.num_elements() * static_cast<int64_t>(sizeof(T))) {
+  if (t.num_slices == 0 && t.size != t.num_elements() * static_cast<int64_t>(sizeof(T))) {
     throw DataLoss("tensor \"" + name + "\" of TensorFlow checkpoint " + reader.prefix() +
                    " has " + std::to_string(t.size) + " bytes, but shape " +
                    ShapeToString(t.shape) + " of " + dtype + " needs " +
                    std::to_string(t.num_elements() * sizeof(T)) + ".");
   }
-  std::vector<T> out(bytes.size() / sizeof(T));
-  if (!bytes.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
+  std::vector<T> out(static_cast<size_t>(t.num_elements()));
+  reader.ReadInto(name, out.data(), out.size() * sizeof(T));
   return out;
 }
 

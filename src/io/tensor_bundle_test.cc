@@ -138,6 +138,24 @@ std::string Entry(int dtype, const std::vector<int64_t>& shape, uint64_t offset,
   return e + slices;
 }
 
+// A slice entry's key in the order-preserving encoding: unsigned 0 (one
+// zero byte), the name (no zero or 0xff bytes here) ended by 00 01, the
+// rank as one length byte + one value byte, then per dimension the signed
+// start and length (-1 = whole dimension). Signed numbers in [-64, 64) are
+// one byte, v ^ 0x80; in [-8192, 8192) two big-endian bytes, v ^ 0xc000.
+std::string Signed(int64_t v) {
+  if (v >= -64 && v < 64) return Bytes({(static_cast<int>(v) & 0xff) ^ 0x80});
+  EXPECT_TRUE(v >= -8192 && v < 8192);
+  const int x = (static_cast<int>(v) & 0xffff) ^ 0xc000;
+  return Bytes({x >> 8, x & 0xff});
+}
+
+std::string SliceKey(const std::string& name, const std::vector<std::pair<int64_t, int64_t>>& dims) {
+  std::string key = Bytes({0x00}) + name + Bytes({0x00, 0x01, 0x01, static_cast<int>(dims.size())});
+  for (const auto& [start, length] : dims) key += Signed(start) + Signed(length);
+  return key;
+}
+
 template <typename T>
 std::string Raw(const std::vector<T>& v) {
   std::string s(v.size() * sizeof(T), '\0');
@@ -152,8 +170,12 @@ constexpr char kBbb[] = "input_layer/bbb_embedding/embedding_weights";
 const std::vector<float> kAaaValues = {0.5f,   -1.0f, 2.0f,  0.25f,   3.0f, -4.5f,
                                        8.0f,   0.0f,  1.75f, -0.125f, 6.0f, 10.0f};
 const std::vector<float> kBbbValues = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+// part_var [4, 3], saved as rows [0, 2) and rows [2, 4).
+const std::vector<float> kPartValues = {-1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12};
+const std::string kHeader = Bytes({0x08, 0x01, 0x1a, 0x02, 0x08, 0x01});
 
-// Data file: aaa [0, 48), bbb [48, 96), global_step [96, 104), zzz [104, 108).
+// Data file: aaa [0, 48), bbb [48, 96), global_step [96, 104), zzz [104, 108),
+// part_var's slices [108, 132) and [132, 156).
 // Index: data block 1 (Snappy, restart every 3 entries; bbb shares
 // "input_layer/" with aaa) = header, a slice
 // key, global_step, aaa, bbb; data block 2 (uncompressed) = part_var
@@ -170,16 +192,18 @@ HandBuilt BuildBundle() {
   const std::string aaa = Raw(kAaaValues), bbb = Raw(kBbbValues);
   const std::string step = Raw(std::vector<int64_t>{7});
   const std::string zzz = Raw(std::vector<float>{1.5f});
-  b.data = aaa + bbb + step + zzz;
+  const std::string p1 = Raw(std::vector<float>(kPartValues.begin(), kPartValues.begin() + 6));
+  const std::string p2 = Raw(std::vector<float>(kPartValues.begin() + 6, kPartValues.end()));
+  b.data = aaa + bbb + step + zzz + p1 + p2;
   const auto crc = [](const std::string& s) { return Mask(internal::Crc32c(s)); };
-  const std::string header = Bytes({0x08, 0x01, 0x1a, 0x02, 0x08, 0x01});
   // Two slices of dim 0: {start 0, length 2} and {start 2, length 2}, dim 1 full.
   const std::string slices = Bytes({0x3a, 0x06, 0x0a, 0x02, 0x10, 0x02, 0x0a, 0x00,  //
                                     0x3a, 0x08, 0x0a, 0x04, 0x08, 0x02, 0x10, 0x02, 0x0a, 0x00});
   TableFile t;
   const std::string h1 = t.Append(
-      Block({{"", header},
-             {Bytes({0x00, 0x08}) + "part_var", Bytes({0x08, 0x01})},
+      Block({{"", kHeader},
+             {SliceKey("part_var", {{0, 2}, {0, -1}}), Entry(1, {2, 3}, 108, 24, crc(p1))},
+             {SliceKey("part_var", {{2, 2}, {0, -1}}), Entry(1, {2, 3}, 132, 24, crc(p2))},
              {"global_step", Entry(9, {}, 96, 8, crc(step))},
              {kAaa, Entry(1, {4, 3}, 0, 48, crc(aaa))},
              {kBbb, Entry(1, {4, 3}, 48, 48, crc(bbb))}},
@@ -282,8 +306,7 @@ TEST_F(TensorBundleTest, ReadsValuesFromBothBlocks) {
   EXPECT_EQ(r.ReadInt64s("global_step"), (std::vector<int64_t>{7}));
   EXPECT_EQ(r.ReadFloats("zzz_scalar"), (std::vector<float>{1.5f}));
   ExpectThrows<InvalidArgument>([&] { r.ReadFloats("global_step"); }, {"global_step", "int64"});
-  ExpectThrows<InvalidArgument>([&] { r.ReadFloats("part_var"); },
-                                {"part_var", "partitioned", "2 slices"});
+  EXPECT_EQ(r.ReadFloats("part_var"), kPartValues);
 }
 
 TEST_F(TensorBundleTest, ResolvesDirectoriesAndTheStateFile) {
@@ -302,6 +325,12 @@ TEST_F(TensorBundleTest, ResolvesDirectoriesAndTheStateFile) {
             "all_model_checkpoint_paths: \"model.ckpt-7\"\n"
             "all_model_checkpoint_paths: \"model.ckpt-9\"\n");
   EXPECT_EQ(TensorBundleReader(dir()).prefix(), dir() + "/model.ckpt-9");
+  // An absolute path from where the directory used to be: found next to
+  // the state file.
+  WriteFile(dir() + "/checkpoint", "model_checkpoint_path: \"/old/place/model.ckpt-7\"\n");
+  EXPECT_EQ(TensorBundleReader(dir()).prefix(), dir() + "/model.ckpt-7");
+  WriteFile(dir() + "/checkpoint", "model_checkpoint_path: \"model.ckpt-8\"\n");
+  ExpectThrows<NotFound>([&] { TensorBundleReader r(dir()); }, {"model.ckpt-8", "checkpoint"});
   ExpectThrows<NotFound>([&] { TensorBundleReader r(dir() + "/nothing"); }, {"nothing"});
 }
 
@@ -405,29 +434,97 @@ TEST_F(TensorBundleTest, EmbeddingColumnLoadErrors) {
   ExpectThrows<InvalidArgument>(
       [&] { TableSet().GetOrCreate(*AaaColumn(prefix(), "global_step")); },
       {"int64 []", "Tensors of that shape in the checkpoint: " + std::string(kAaa)});
-  ExpectThrows<InvalidArgument>([&] { TableSet().GetOrCreate(*AaaColumn(prefix(), "part_var")); },
-                                {"part_var", "partitioned"});
   ExpectThrows<NotFound>([&] { TableSet().GetOrCreate(*AaaColumn(dir() + "/none", kAaa)); },
-                         {dir() + "/none"});
+                         {"aaa_embedding", dir() + "/none", "names no checkpoint"});
   // A failed load creates no table.
   TableSet tables;
   EXPECT_THROW(tables.GetOrCreate(*AaaColumn(prefix(), "emb")), NotFound);
   EXPECT_EQ(tables.Find("aaa_embedding"), nullptr);
 }
 
+TEST_F(TensorBundleTest, PartitionedVariableLoadsAsOneTable) {
+  EXPECT_EQ(TableSet().GetOrCreate(*AaaColumn(prefix(), "part_var")).ToVector(), kPartValues);
+}
+
+// An index of one uncompressed data block: the header, then `entries`.
+std::string OneBlockIndex(std::vector<std::pair<std::string, std::string>> entries) {
+  entries.insert(entries.begin(), {"", kHeader});
+  TableFile t;
+  const std::string h = t.Append(Block(entries, 16), false);
+  const std::string meta = t.Append(Block({}, 16), false);
+  t.Finish(meta, t.Append(Block({{"\xff", h}}, 1), false));
+  return t.bytes;
+}
+
+TEST_F(TensorBundleTest, SlicesAlongAnyDimensionAndTwoByteNumbers) {
+  // wide [2, 5] = [[1..5], [6..10]] saved as columns [0, 2) and [2, 5).
+  const std::string w1 = Raw(std::vector<float>{1, 2, 6, 7});
+  const std::string w2 = Raw(std::vector<float>{3, 4, 5, 8, 9, 10});
+  // tall [200, 1], value = row, saved as rows [0, 130) and [130, 200):
+  // 130 and 70 take two bytes in the key.
+  std::vector<float> rows(200);
+  for (int i = 0; i < 200; ++i) rows[i] = static_cast<float>(i);
+  const std::string t1 = Raw(std::vector<float>(rows.begin(), rows.begin() + 130));
+  const std::string t2 = Raw(std::vector<float>(rows.begin() + 130, rows.end()));
+  const auto crc = [](const std::string& s) { return Mask(internal::Crc32c(s)); };
+  const std::string wide_slices = Bytes({0x3a, 0x06, 0x0a, 0x00, 0x0a, 0x02, 0x10, 0x02,  //
+                                         0x3a, 0x08, 0x0a, 0x00, 0x0a, 0x04, 0x08, 0x02, 0x10, 0x03});
+  const std::string tall_slices = Bytes({0x3a, 0x07, 0x0a, 0x03, 0x10, 0x82, 0x01, 0x0a, 0x00,  //
+                                         0x3a, 0x09, 0x0a, 0x05, 0x08, 0x82, 0x01, 0x10, 0x46,
+                                         0x0a, 0x00});
+  const uint64_t o2 = 16, o3 = 40, o4 = 40 + 520;
+  Write(OneBlockIndex({
+            {SliceKey("tall", {{0, 130}, {0, -1}}), Entry(1, {130, 1}, o3, 520, crc(t1))},
+            {SliceKey("tall", {{130, 70}, {0, -1}}), Entry(1, {70, 1}, o4, 280, crc(t2))},
+            {SliceKey("wide", {{0, -1}, {0, 2}}), Entry(1, {2, 2}, 0, 16, crc(w1))},
+            {SliceKey("wide", {{0, -1}, {2, 3}}), Entry(1, {2, 3}, o2, 24, crc(w2))},
+            {"tall", Entry(1, {200, 1}, 0, 0, 0, tall_slices)},
+            {"wide", Entry(1, {2, 5}, 0, 0, 0, wide_slices)},
+        }),
+        w1 + w2 + t1 + t2);
+  TensorBundleReader r(prefix());
+  ASSERT_EQ(r.tensors().size(), 2u);
+  EXPECT_EQ(r.ReadFloats("wide"), (std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+  EXPECT_EQ(r.ReadFloats("tall"), rows);
+}
+
+TEST_F(TensorBundleTest, StringTensorChecksumCoversLengthsAsUint32) {
+  // ["ab", ""]: varint lengths 02 00, masked CRC of the lengths taken as
+  // little-endian uint32s, then "ab". The entry's CRC covers the uint32
+  // lengths, the 4 stored bytes and "ab".
+  const std::string lengths32 = Bytes({2, 0, 0, 0, 0, 0, 0, 0});
+  std::string len_crc;
+  PutFixed32(&len_crc, Mask(internal::Crc32c(lengths32)));
+  const std::string data = Bytes({0x02, 0x00}) + len_crc + "ab";
+  const uint32_t entry_crc = Mask(internal::Crc32c(lengths32 + len_crc + "ab"));
+  Write(OneBlockIndex({{"names", Entry(7, {2}, 0, 8, entry_crc)}}), data);
+  TensorBundleReader r(prefix());
+  EXPECT_EQ(r.Info("names").dtype, "string");
+  EXPECT_EQ(r.ReadBytes("names"), data);
+  std::string bad = data;
+  bad[7] = 'x';
+  Write(OneBlockIndex({{"names", Entry(7, {2}, 0, 8, entry_crc)}}), bad);
+  ExpectThrows<DataLoss>([&] { TensorBundleReader(prefix()).ReadBytes("names"); },
+                         {"names", "CRC"});
+}
+
+TEST_F(TensorBundleTest, MissingSliceIsDataLoss) {
+  const std::string p1 = Raw(std::vector<float>(kPartValues.begin(), kPartValues.begin() + 6));
+  const std::string slices = Bytes({0x3a, 0x06, 0x0a, 0x02, 0x10, 0x02, 0x0a, 0x00,  //
+                                    0x3a, 0x08, 0x0a, 0x04, 0x08, 0x02, 0x10, 0x02, 0x0a, 0x00});
+  Write(OneBlockIndex({{SliceKey("part_var", {{0, 2}, {0, -1}}),
+                        Entry(1, {2, 3}, 0, 24, Mask(internal::Crc32c(p1)))},
+                       {"part_var", Entry(1, {4, 3}, 0, 0, 0, slices)}}),
+        p1);
+  ExpectThrows<DataLoss>([&] { TensorBundleReader(prefix()).ReadFloats("part_var"); },
+                         {"part_var", "lists 2 slices", "holds 1"});
+}
+
 TEST_F(TensorBundleTest, NonFiniteValuesAreRefused) {
   std::vector<float> values = kAaaValues;
   values[7] = std::numeric_limits<float>::quiet_NaN();  // row 2, column 1
   const std::string aaa = Raw(values);
-  TableFile t;
-  const std::string h = t.Append(
-      Block({{"", Bytes({0x08, 0x01, 0x1a, 0x02, 0x08, 0x01})},
-             {kAaa, Entry(1, {4, 3}, 0, 48, Mask(internal::Crc32c(aaa)))}},
-            16),
-      false);
-  const std::string meta = t.Append(Block({}, 16), false);
-  t.Finish(meta, t.Append(Block({{"j", h}}, 1), false));
-  Write(t.bytes, aaa);
+  Write(OneBlockIndex({{kAaa, Entry(1, {4, 3}, 0, 48, Mask(internal::Crc32c(aaa)))}}), aaa);
   ExpectThrows<InvalidArgument>([&] { TableSet().GetOrCreate(*AaaColumn(prefix(), kAaa)); },
                                 {"non-finite", "row 2, column 1"});
 }

@@ -1,6 +1,7 @@
 #include "embcol/table_set.h"
 
 #include <cmath>
+#include <filesystem>
 #include <optional>
 #include <utility>
 
@@ -40,9 +41,10 @@ struct FoundTensor {
   std::vector<std::string> same_shape;  // names of tensors with the wanted shape
 };
 
-// The initial values of `column`'s table from its ckpt_to_load_from /
-// tensor_name_in_ckpt: a TensorFlow bundle or an embcol checkpoint.
-std::vector<float> LoadInitialValues(const EmbeddingColumnBase& column) {
+// The table of `column` filled from its ckpt_to_load_from /
+// tensor_name_in_ckpt: a TensorFlow bundle or an embcol checkpoint. The
+// tensor is read straight into the table's storage.
+std::unique_ptr<EmbeddingTable> LoadTable(const EmbeddingColumnBase& column) {
   const EmbeddingColumnOptions& o = column.options();
   const std::string& ckpt = *o.ckpt_to_load_from;
   if (!o.tensor_name_in_ckpt) {
@@ -62,6 +64,13 @@ std::vector<float> LoadInitialValues(const EmbeddingColumnBase& column) {
     const BundleTensorInfo& t = bundle->Info(tensor, want);  // NotFound lists names
     found = {t.dtype, t.shape, bundle->NamesWithShape(want)};
   } else {
+    std::error_code ec;
+    if (!std::filesystem::exists(ckpt, ec)) {
+      throw NotFound("column " + column.name() + ": ckpt_to_load_from='" + ckpt +
+                     "' names no checkpoint: expected a TensorFlow checkpoint (" + ckpt +
+                     ".index, or a directory with a `checkpoint` file or one *.index) or an "
+                     "embcol checkpoint directory / model_dir; fix the path.");
+    }
     own.emplace(ckpt);
     std::vector<std::string> same;
     for (const auto& t : own->tensors()) {
@@ -85,16 +94,23 @@ std::vector<float> LoadInitialValues(const EmbeddingColumnBase& column) {
                           "checkpoint: " + JoinNames(found.same_shape) +
                           "; name one of them in tensor_name_in_ckpt or fix the column.");
   }
-  std::vector<float> values = tf ? bundle->ReadFloats(tensor) : own->ReadFloats(tensor);
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (!std::isfinite(values[i])) {
-      throw InvalidArgument(what + " holds a non-finite value (" + std::to_string(values[i]) +
+  auto table = std::make_unique<EmbeddingTable>(column.table_name(), want[0], want[1]);
+  const size_t n = static_cast<size_t>(want[0] * want[1]);
+  float* data = table->data();
+  if (tf) {
+    bundle->ReadInto(tensor, data, n * sizeof(float));
+  } else {
+    own->ReadInto(tensor, data, n * sizeof(float));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(data[i])) {
+      throw InvalidArgument(what + " holds a non-finite value (" + std::to_string(data[i]) +
                             ") at row " + std::to_string(i / want[1]) + ", column " +
                             std::to_string(i % want[1]) + "; an embedding table must be "
                             "finite.");
     }
   }
-  return values;
+  return table;
 }
 
 // Turns the column's dynamic_table settings into Variable options; every
@@ -164,10 +180,7 @@ EmbeddingTable& TableSet::GetOrCreate(const EmbeddingColumnBase& column) {
   const EmbeddingColumnOptions& o = column.options();
   std::unique_ptr<EmbeddingTable> table;
   if (o.ckpt_to_load_from) {
-    // Read (and check) everything before the table exists.
-    std::vector<float> values = LoadInitialValues(column);
-    table = std::make_unique<EmbeddingTable>(name, column.num_buckets(), column.dimension());
-    table->Assign(values);
+    table = LoadTable(column);  // joins the set only when fully read and checked
   } else {
     table = std::make_unique<EmbeddingTable>(name, column.num_buckets(), column.dimension(),
                                              *o.initializer, TableSeed(name));
