@@ -394,6 +394,64 @@ TEST_F(TensorBundleTest, DataFileProblems) {
                          {prefix() + ".data-00000-of-00001"});
 }
 
+// Every single-byte change and every truncation of the index either is
+// caught with a typed error or leaves the values intact (the footer's
+// zero padding is not checksummed).
+TEST_F(TensorBundleTest, EveryFlippedOrTruncatedIndexIsCaught) {
+  const std::string& good = bundle_.index;
+  const auto try_read = [&] {
+    TensorBundleReader r(prefix());
+    for (const auto& t : r.tensors()) {
+      if (t.dtype == "float32") r.ReadFloats(t.name);
+    }
+    return r.ReadFloats(kAaa) == kAaaValues;
+  };
+  int caught = 0;
+  for (size_t i = 0; i < good.size(); ++i) {
+    std::string bad = good;
+    bad[i] ^= 0x41;
+    Write(bad, bundle_.data);
+    try {
+      EXPECT_TRUE(try_read()) << "byte " << i;
+    } catch (const Error&) {
+      ++caught;
+    }
+  }
+  // Only the footer's zero padding (40 bytes less the two handles) can
+  // change unnoticed.
+  EXPECT_GE(caught, static_cast<int>(good.size()) - 40);
+  for (size_t n = 0; n < good.size(); ++n) {
+    Write(good.substr(0, n), bundle_.data);
+    EXPECT_THROW(try_read(), DataLoss) << n << " bytes";
+  }
+}
+
+TEST_F(TensorBundleTest, SeveralDataShards) {
+  // num_shards 2: the header is 08 02 1a 02 08 01; zzz lives in shard 1.
+  const std::string zzz = Raw(std::vector<float>{2.5f, -0.5f});
+  const std::string aaa = Raw(kAaaValues);
+  std::string e = Entry(1, {2}, 0, 8, Mask(internal::Crc32c(zzz)));
+  e.insert(e.size() - 5, Bytes({0x18, 0x01}));  // shard_id 1, before the crc field
+  TableFile t;
+  const std::string h = t.Append(Block({{"", Bytes({0x08, 0x02, 0x1a, 0x02, 0x08, 0x01})},
+                                        {kAaa, Entry(1, {4, 3}, 0, 48, Mask(internal::Crc32c(aaa)))},
+                                        {"zzz", e}},
+                                       16),
+                                 false);
+  const std::string meta = t.Append(Block({}, 16), false);
+  t.Finish(meta, t.Append(Block({{"zzz", h}}, 1), false));
+  WriteFile(prefix() + ".index", t.bytes);
+  WriteFile(prefix() + ".data-00000-of-00002", aaa);
+  WriteFile(prefix() + ".data-00001-of-00002", zzz);
+  TensorBundleReader r(prefix());
+  EXPECT_EQ(r.num_shards(), 2);
+  EXPECT_EQ(r.Info("zzz").shard, 1);
+  EXPECT_EQ(r.ReadFloats(kAaa), kAaaValues);
+  EXPECT_EQ(r.ReadFloats("zzz"), (std::vector<float>{2.5f, -0.5f}));
+  fs::remove(prefix() + ".data-00001-of-00002");
+  ExpectThrows<NotFound>([&] { r.ReadFloats("zzz"); }, {".data-00001-of-00002"});
+}
+
 // --- loading an embedding column's table ------------------------------------
 
 std::shared_ptr<const EmbeddingColumn> AaaColumn(const std::string& ckpt, const std::string& tensor,
