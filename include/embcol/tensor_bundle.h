@@ -44,9 +44,10 @@ struct BundleTensorInfo {
 // The shape as text, "[4, 3]" ("[]" for a scalar).
 std::string ShapeToString(const std::vector<int64_t>& shape);
 
-// True when `path` names a tensor bundle: a prefix with `path.index`, a
-// directory holding one `*.index` file, or a directory whose `checkpoint`
-// file is TensorFlow's text state (`model_checkpoint_path: "..."`).
+// True when `path` names a tensor bundle: a prefix with `path.index` (or
+// the .index file itself), a directory holding `*.index` files, or a
+// directory whose `checkpoint` file is TensorFlow's text state
+// (`model_checkpoint_path: "..."`). Does not read the index.
 bool IsTensorBundle(const std::string& path);
 
 class TensorBundleReader {
@@ -54,11 +55,12 @@ class TensorBundleReader {
   // `path` is a bundle prefix ("dir/model.ckpt-123", "variables/variables"),
   // a directory with TensorFlow's `checkpoint` text file (its
   // model_checkpoint_path is read, relative to the directory unless
-  // absolute), or a directory holding exactly one `*.index` file (a
+  // absolute; an absolute path that no longer exists is looked up next to
+  // the state file), or a directory holding exactly one `*.index` file (a
   // SavedModel's `variables/` directory). Throws NotFound naming the path
   // when none of these, DataLoss naming the file and byte offset for a
   // corrupt or truncated index (bad magic, bad block CRC, bad Snappy data,
-  // bad entry), InvalidArgument for a big-endian bundle.
+  // bad entry or slice key), InvalidArgument for a big-endian bundle.
   explicit TensorBundleReader(const std::string& path);
 
   // The resolved prefix (without ".index").
@@ -83,8 +85,8 @@ class TensorBundleReader {
   // row-major tensor). Throws NotFound for a missing name or a missing data
   // shard (naming the file), DataLoss naming the file and offset for a
   // short shard or a checksum mismatch, or naming the variable for slices
-  // that do not tile it; InvalidArgument for a partitioned variable of a
-  // dtype other than float32/float64/int32/int64.
+  // that are missing or do not fit it; InvalidArgument for a partitioned
+  // variable of a variable-size dtype (string, variant, resource).
   std::string ReadBytes(const std::string& name) const;
   // The same into `dst`, which must hold exactly the tensor's bytes
   // (Info(name).size, or elements x element size for a partitioned
