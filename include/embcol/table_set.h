@@ -37,13 +37,27 @@ class TableSet {
   // reproduces the same tables.
   explicit TableSet(uint64_t seed = 0) : seed_(seed) {}
 
-  // The table of `column`, created (num_buckets x dimension, filled by the
-  // column's initializer) if absent. Throws InvalidArgument if a table of
-  // that name exists with another shape, and FailedPrecondition for a
-  // column that asks to load its initial value from a checkpoint
-  // (ckpt_to_load_from), which this version cannot read yet.
-  // InvalidArgument for a dynamic-vocabulary column (use GetOrCreateDynamic)
-  // or a name taken by a dynamic table.
+  // The table of `column`, created (num_buckets x dimension) if absent and
+  // filled by the column's initializer -- or, when the column sets
+  // ckpt_to_load_from / tensor_name_in_ckpt, with that tensor of that
+  // checkpoint, as TensorFlow's init_from_checkpoint does. The checkpoint is
+  // told apart by what is on disk: a TensorFlow tensor bundle (a prefix
+  // with PREFIX.index, a directory with TensorFlow's text `checkpoint`
+  // file, or a directory holding one *.index; see tensor_bundle.h) or an
+  // embcol checkpoint (a `ckpt-<step>` directory with `manifest`, or a
+  // model_dir with embcol's JSON `checkpoint` file; see checkpoint.h).
+  // The tensor must be float32 of shape [num_buckets, dimension] with
+  // finite values; a TF1 partitioned variable (saved as slices) is
+  // assembled into one table. Loading happens only on creation; an
+  // existing table is returned as it is.
+  // Throws InvalidArgument if a table of that name exists with another
+  // shape, for a dynamic-vocabulary column (use GetOrCreateDynamic) or a
+  // name taken by a dynamic table. From the checkpoint: NotFound naming
+  // the checkpoint and listing the closest tensor names and the tensors of
+  // the wanted shape when the tensor or checkpoint is missing;
+  // InvalidArgument naming the column and tensor for another shape or
+  // dtype (listing the tensors of the wanted shape) or a non-finite value;
+  // DataLoss naming the file and offset for a corrupt checkpoint. Nothing is created when it throws.
   EmbeddingTable& GetOrCreate(const EmbeddingColumnBase& column);
 
   // The dynamic table of a dynamic-vocabulary column, created if absent:
@@ -55,7 +69,9 @@ class TableSet {
   // column. Throws InvalidArgument naming the column for a fixed-vocabulary
   // column, a name taken by a fixed table, an existing dynamic table of
   // another dim or key dtype, or a bad kv_creator / restrict_policy /
-  // admission_filter config; FailedPrecondition for ckpt_to_load_from.
+  // admission_filter config; FailedPrecondition for ckpt_to_load_from (a
+  // dynamic table has no fixed tensor to load; restore a saved one with
+  // RestoreDynamicTable, checkpoint.h).
   dynamic_embedding::Variable& GetOrCreateDynamic(const EmbeddingColumnBase& column);
 
   // Creates the column's table of the right kind if absent (GetOrCreate or

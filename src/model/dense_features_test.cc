@@ -1,9 +1,13 @@
 #include "embcol/dense_features.h"
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 
 #include <gtest/gtest.h>
 
+#include "embcol/checkpoint.h"
 #include "embcol/errors.h"
 
 namespace embcol {
@@ -213,13 +217,64 @@ TEST(DenseFeaturesTest, LayerErrors) {
   EXPECT_THROW(layer(missing), InvalidArgument);
 }
 
-TEST(DenseFeaturesTest, CheckpointLoadingIsRefusedClearly) {
-  EmbeddingColumnOptions o;
-  o.ckpt_to_load_from = "/tmp/model.ckpt";
-  o.tensor_name_in_ckpt = "emb";
-  auto c = embedding_column(categorical_column_with_identity("aaa", 4), 2, o);
-  EXPECT_EQ(*c->options().ckpt_to_load_from, "/tmp/model.ckpt");
-  EXPECT_THROW(DenseFeatures({c}), FailedPrecondition);
+// ckpt_to_load_from naming an embcol checkpoint (checkpoint.h): the table of
+// another model saved with CheckpointWriter, by its tensor name.
+TEST(DenseFeaturesTest, LoadsTheInitialTableFromAnEmbcolCheckpoint) {
+  const std::string model_dir = std::filesystem::temp_directory_path().string() +
+                                "/embcol_dense_features_ckpt_" + std::to_string(::getpid());
+  std::filesystem::remove_all(model_dir);
+  const std::vector<float> saved = {0.5f, -1, 2, 4, 8, -16, 0.25f, 3};  // [4, 2]
+  CheckpointWriterOptions no_sync;
+  no_sync.sync = false;
+  CheckpointWriter writer(model_dir, 3, no_sync);
+  writer.AddFloats("old_embedding/embedding_weights", {4, 2}, saved);
+  writer.AddFloats("other", {2, 4}, saved);
+  writer.AddScalarInt64("global_step", 3);
+  const std::string ckpt_dir = writer.Commit();
+
+  EmbeddingColumnOptions o = Opts("sum");
+  o.ckpt_to_load_from = model_dir;  // the model_dir form: its latest checkpoint
+  o.tensor_name_in_ckpt = "old_embedding/embedding_weights";
+  auto ids = categorical_column_with_identity("aaa", 4);
+  {
+    DenseFeatures layer({embedding_column(ids, 2, o)});
+    // The checkpoint wins over the initializer (Table4x2).
+    EXPECT_EQ(layer.tables().Find("aaa_embedding")->ToVector(), saved);
+    // rows {0,2} {} {3} {-1,1}, summed: [0.5+8, -1-16], 0, [0.25, 3], [2, 4].
+    ExpectNear(layer(IdsBatch()).values, {8.5f, -17, 0, 0, 0.25f, 3, 2, 4});
+  }
+  o.ckpt_to_load_from = ckpt_dir;  // the checkpoint directory form
+  EXPECT_EQ(TableSet().GetOrCreate(*embedding_column(ids, 2, o)).ToVector(), saved);
+
+  o.tensor_name_in_ckpt = "old_embedding/embedding_weight";
+  try {
+    TableSet().GetOrCreate(*embedding_column(ids, 2, o));
+    ADD_FAILURE() << "no exception";
+  } catch (const NotFound& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("old_embedding/embedding_weights"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("Tensors of shape [4, 2]: old_embedding/embedding_weights."),
+              std::string::npos)
+        << msg;
+  }
+  o.tensor_name_in_ckpt = "other";
+  try {
+    TableSet().GetOrCreate(*embedding_column(ids, 2, o));
+    ADD_FAILURE() << "no exception";
+  } catch (const InvalidArgument& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("aaa_embedding"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("is float32 [2, 4], but the table needs float32 [4, 2]"),
+              std::string::npos)
+        << msg;
+    EXPECT_NE(msg.find("checkpoint: old_embedding/embedding_weights;"), std::string::npos)
+        << msg;
+  }
+  o.tensor_name_in_ckpt = "global_step";
+  EXPECT_THROW(TableSet().GetOrCreate(*embedding_column(ids, 2, o)), InvalidArgument);
+  std::filesystem::remove_all(model_dir);
+  o.ckpt_to_load_from = model_dir;
+  EXPECT_THROW(DenseFeatures({embedding_column(ids, 2, o)}), NotFound);
 }
 
 // ---- SequenceFeatures ------------------------------------------------------

@@ -288,7 +288,7 @@ TEST(DynamicFeaturesTest, TableSetErrors) {
   ckpt.tensor_name_in_ckpt = "t";
   auto c = embedding_column(categorical_column_with_dynamic_vocabulary("v"), 2, ckpt);
   ExpectError<FailedPrecondition>([&] { TableSet().GetOrCreateDynamic(*c); },
-                                  {"v_embedding", "ckpt_to_load_from"});
+                                  {"v_embedding", "ckpt_to_load_from", "dynamic vocabulary"});
 }
 
 TEST(DynamicFeaturesTest, LayerConfigRoundTrip) {

@@ -1,23 +1,116 @@
 #include "embcol/table_set.h"
 
+#include <cmath>
+#include <filesystem>
+#include <optional>
 #include <utility>
 
+#include "embcol/checkpoint.h"
 #include "embcol/errors.h"
 #include "embcol/kv_creator.h"
 #include "embcol/restrict_policy.h"
+#include "embcol/tensor_bundle.h"
 
 namespace embcol {
 namespace {
 
-void CheckNoCheckpoint(const EmbeddingColumnBase& column) {
+// A dynamic table has no fixed [num_buckets, dimension] tensor to load.
+void CheckNoDynamicCheckpoint(const EmbeddingColumnBase& column) {
   const EmbeddingColumnOptions& o = column.options();
   if (o.ckpt_to_load_from) {
     throw FailedPrecondition(
         "column " + column.name() + ": ckpt_to_load_from='" + *o.ckpt_to_load_from +
-        "' asks for the initial table from a checkpoint, and this embcol version "
-        "cannot read checkpoints yet; remove ckpt_to_load_from/tensor_name_in_ckpt "
-        "or give the values with a Constant initializer.");
+        "' asks for the initial table from a checkpoint, but the column has a dynamic "
+        "vocabulary, whose table has no fixed rows to load; remove "
+        "ckpt_to_load_from/tensor_name_in_ckpt (restore a saved dynamic table with "
+        "RestoreDynamicTable instead).");
   }
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  if (names.empty()) return "none";
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// What both checkpoint kinds say about the wanted tensor.
+struct FoundTensor {
+  std::string dtype;
+  std::vector<int64_t> shape;
+  std::vector<std::string> same_shape;  // names of tensors with the wanted shape
+};
+
+// The table of `column` filled from its ckpt_to_load_from /
+// tensor_name_in_ckpt: a TensorFlow bundle or an embcol checkpoint. The
+// tensor is read straight into the table's storage.
+std::unique_ptr<EmbeddingTable> LoadTable(const EmbeddingColumnBase& column) {
+  const EmbeddingColumnOptions& o = column.options();
+  const std::string& ckpt = *o.ckpt_to_load_from;
+  if (!o.tensor_name_in_ckpt) {
+    throw InvalidArgument("column " + column.name() + ": ckpt_to_load_from is set but "
+                          "tensor_name_in_ckpt is not; give both or neither.");
+  }
+  const std::string& tensor = *o.tensor_name_in_ckpt;
+  const std::vector<int64_t> want{column.num_buckets(), column.dimension()};
+  const std::string what = "column " + column.name() + ": tensor \"" + tensor +
+                           "\" of checkpoint " + ckpt + " (ckpt_to_load_from)";
+  const bool tf = IsTensorBundle(ckpt);
+  std::optional<TensorBundleReader> bundle;
+  std::optional<CheckpointReader> own;
+  FoundTensor found;
+  if (tf) {
+    bundle.emplace(ckpt);
+    const BundleTensorInfo& t = bundle->Info(tensor, want);  // NotFound lists names
+    found = {t.dtype, t.shape, bundle->NamesWithShape(want)};
+  } else {
+    std::error_code ec;
+    if (!std::filesystem::exists(ckpt, ec)) {
+      throw NotFound("column " + column.name() + ": ckpt_to_load_from='" + ckpt +
+                     "' names no checkpoint: expected a TensorFlow checkpoint (" + ckpt +
+                     ".index, or a directory with a `checkpoint` file or one *.index) or an "
+                     "embcol checkpoint directory / model_dir; fix the path.");
+    }
+    own.emplace(ckpt);
+    std::vector<std::string> same;
+    for (const auto& t : own->tensors()) {
+      if (t.shape == want) same.push_back(t.name);
+    }
+    if (!own->Has(tensor)) {
+      try {
+        own->Info(tensor);  // throws NotFound with the closest names
+      } catch (const NotFound& e) {
+        throw NotFound(std::string(e.what()) + " Tensors of shape " + ShapeToString(want) +
+                       ": " + JoinNames(same) + ".");
+      }
+    }
+    const CheckpointTensorInfo& t = own->Info(tensor);
+    found = {std::string(CheckpointDtypeName(t.dtype)), t.shape, std::move(same)};
+  }
+  if (found.shape != want || found.dtype != "float32") {
+    throw InvalidArgument(what + " is " + found.dtype + " " + ShapeToString(found.shape) +
+                          ", but the table needs float32 " + ShapeToString(want) +
+                          " (num_buckets x dimension). Tensors of that shape in the "
+                          "checkpoint: " + JoinNames(found.same_shape) +
+                          "; name one of them in tensor_name_in_ckpt or fix the column.");
+  }
+  auto table = std::make_unique<EmbeddingTable>(column.table_name(), want[0], want[1]);
+  const size_t n = static_cast<size_t>(want[0] * want[1]);
+  float* data = table->data();
+  if (tf) {
+    bundle->ReadInto(tensor, data, n * sizeof(float));
+  } else {
+    own->ReadInto(tensor, data, n * sizeof(float));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(data[i])) {
+      throw InvalidArgument(what + " holds a non-finite value (" + std::to_string(data[i]) +
+                            ") at row " + std::to_string(i / want[1]) + ", column " +
+                            std::to_string(i % want[1]) + "; an embedding table must be "
+                            "finite.");
+    }
+  }
+  return table;
 }
 
 // Turns the column's dynamic_table settings into Variable options; every
@@ -85,10 +178,13 @@ EmbeddingTable& TableSet::GetOrCreate(const EmbeddingColumnBase& column) {
     return t;
   }
   const EmbeddingColumnOptions& o = column.options();
-  CheckNoCheckpoint(column);
-  auto table = std::make_unique<EmbeddingTable>(name, column.num_buckets(),
-                                                column.dimension(), *o.initializer,
-                                                TableSeed(name));
+  std::unique_ptr<EmbeddingTable> table;
+  if (o.ckpt_to_load_from) {
+    table = LoadTable(column);  // joins the set only when fully read and checked
+  } else {
+    table = std::make_unique<EmbeddingTable>(name, column.num_buckets(), column.dimension(),
+                                             *o.initializer, TableSeed(name));
+  }
   EmbeddingTable& ref = *table;
   tables_.emplace(name, std::move(table));
   return ref;
@@ -119,7 +215,7 @@ dynamic_embedding::Variable& TableSet::GetOrCreateDynamic(const EmbeddingColumnB
     }
     return v;
   }
-  CheckNoCheckpoint(column);
+  CheckNoDynamicCheckpoint(column);
   auto variable =
       std::make_unique<dynamic_embedding::Variable>(DynamicOptions(column, TableSeed(name)));
   dynamic_embedding::Variable& ref = *variable;
