@@ -2,6 +2,8 @@
 //
 //   embcol transform --columns COLUMNS.json --input BATCH.json [--tables]
 //   embcol gen-data --out PATH [--examples N] [--seed S] [--data-seed D]
+//   embcol inspect CHECKPOINT [--json]
+//   embcol export-embeddings --checkpoint CKPT --table NAME --out PATH [--format tsv|npy]
 //
 // Errors: exit status 2 and one line on stderr, "<ErrorType>: <message>".
 #include <iostream>
@@ -9,6 +11,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/export_embeddings.h"
+#include "cli/inspect.h"
 #include "cli/transform.h"
 #include "embcol/errors.h"
 #include "embcol/synthetic_data.h"
@@ -56,6 +60,11 @@ int main(int argc, char** argv) {
                       "Seed of the examples: same --seed and another --data-seed give a "
                       "held-out split of the same model (default 1)");
 
+  embcol::cli::InspectArgs inspect;
+  CLI::App* inspect_cmd = embcol::cli::AddInspectCommand(app, inspect);
+  embcol::cli::ExportEmbeddingsArgs export_args;
+  CLI::App* export_cmd = embcol::cli::AddExportEmbeddingsCommand(app, export_args);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -75,6 +84,11 @@ int main(int argc, char** argv) {
       for (float y : data.labels) positives += y;
       std::cout << "wrote " << data.size() << " examples to " << gen_out << " (positive rate "
                 << (data.size() > 0 ? positives / data.size() : 0.0) << ")" << std::endl;
+    }
+    if (inspect_cmd->parsed()) std::cout << embcol::cli::RunInspect(inspect) << std::flush;
+    if (export_cmd->parsed()) {
+      std::cout << embcol::cli::ExportEmbeddingsSummary(
+          embcol::cli::RunExportEmbeddings(export_args)) << std::flush;
     }
     return 0;
   } catch (const embcol::Error& e) {
