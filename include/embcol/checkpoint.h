@@ -21,7 +21,8 @@
 // Tensor names follow TensorFlow's variables: `<table>/embedding_weights`,
 // `<table>/embedding_weights/<slot>`, dense parameters by their name,
 // `<param>/<slot>` for dense optimizer slots, `global_step`, `metadata`,
-// and `<table>/keys|values|slots|meta` for dynamic tables.
+// and `<table>/num_parts` plus `<table>/part_<k>/keys|values|slots|meta`
+// for dynamic tables (saved one part at a time).
 //
 // Thread-safety: CheckpointWriter is not thread-safe (one writer per
 // checkpoint). CheckpointReader is thread-safe after construction (each
@@ -193,12 +194,26 @@ void SaveTable(CheckpointWriter& writer, const EmbeddingTable& table,
 void RestoreTable(const CheckpointReader& reader, EmbeddingTable& table,
                   SparseOptimizerState* state = nullptr);
 
-// `<name>/keys` [n] (int64, int32 or string), `<name>/values` [n, dim],
-// `<name>/slots` [n, num_slots, dim], `<name>/meta` [n, 2] uint32
-// (last_update, frequency). Restore replaces the variable's contents
-// (import_); the key dtype, dim and slot count must match.
+// `<name>/num_parts` (int64 scalar P) and, for each part k < P (the
+// variable's export parts, Variable::export_part), with
+// p = DynamicTablePartName(name, k): `p/keys` [n_k] (int64, int32 or
+// string), `p/values` [n_k, dim], `p/slots` [n_k, num_slots, dim], `p/meta`
+// [n_k, 2] uint32 (last_update, frequency). Save holds one part in memory
+// at a time. Restore checks every part, reads them all into one import
+// (memory: the whole table once) and replaces the variable's contents
+// (import_); the key dtype, dim and slot count must match. Restore also
+// reads the single-part layout `<name>/keys|values|slots|meta` of older
+// checkpoints.
 void SaveDynamicTable(CheckpointWriter& writer, const dynamic_embedding::Variable& variable);
 void RestoreDynamicTable(const CheckpointReader& reader, dynamic_embedding::Variable& variable);
+// `<table>/part_<k>` with k in at least 5 decimal digits (part_00000).
+std::string DynamicTablePartName(const std::string& table, int64_t part);
+// The tensor-name prefixes of a saved dynamic table's parts, in order (the
+// old single-part layout: {table}). Throws NotFound naming
+// `<table>/num_parts` when the checkpoint holds no dynamic table `table`,
+// DataLoss for a part count below 0 or above 2^24.
+std::vector<std::string> DynamicTableParts(const CheckpointReader& reader,
+                                           const std::string& table);
 
 // One float32 tensor [size] per parameter, named by the parameter.
 // Restore writes into each param's value span.

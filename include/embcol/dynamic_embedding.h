@@ -210,6 +210,13 @@ class Variable {
   void clear();
   // Keys, values, slots and meta of every shard, concatenated in shard order.
   ExportedEntries export_() const;
+  // Streaming export (DynamicStore::ExportPart): the parts of shard 0, then
+  // those of shard 1, ...; each a consistent snapshot of one part, every key
+  // in exactly one part. Saving part by part holds one part in memory, not
+  // the table. export_part throws InvalidArgument naming the variable for
+  // part outside [0, export_part_count()).
+  int export_part_count() const;
+  ExportedEntries export_part(int part) const;
   // Replaces the whole contents (TFRA's import: clear then insert). Validates
   // key type, sizes, finiteness and partitioning of every entry before any
   // shard changes, so a failed import leaves the variable as it was.

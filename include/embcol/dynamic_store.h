@@ -250,6 +250,18 @@ class DynamicStore {
   // Every entry, as a consistent snapshot (no update is half-visible).
   virtual ExportedEntries Export() const = 0;
 
+  // Streaming export, for saving a table without a second copy of it: the
+  // entries split into ExportPartCount() parts (fixed for the store's
+  // lifetime), ExportPart(p) returning part p as a consistent snapshot of
+  // that part. Every key is in exactly one part (parts partition the key
+  // space, so a key never appears in two parts even under concurrent
+  // writes); the union of the parts is not one snapshot when writers run
+  // between calls. Memory: one part at a time. The default is a single
+  // part, Export(); the in-memory table has one part per shard. Throws
+  // InvalidArgument naming the table for p outside [0, ExportPartCount()).
+  virtual int ExportPartCount() const;
+  virtual ExportedEntries ExportPart(int part) const;
+
   // Replaces the whole contents with n entries. values: [n, dim]; slots:
   // [n, num_slots, dim] or empty (initial slot values); meta: [n] or empty
   // (zeros). Validates everything first -- key type, sizes, NaN/Inf (the

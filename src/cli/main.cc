@@ -6,6 +6,8 @@
 //   embcol train --config MODEL.json [--max-steps N] [--model-dir DIR]
 //   embcol evaluate --config MODEL.json [--data FILES...] [--steps N]
 //   embcol predict --config MODEL.json --out SCORES.tsv [--data FILES...]
+//   embcol inspect CHECKPOINT [--json]
+//   embcol export-embeddings --checkpoint CKPT --table NAME --out PATH [--format tsv|npy]
 //
 // Errors: exit status 2 and one line on stderr, "<ErrorType>: <message>".
 #include <iostream>
@@ -15,6 +17,8 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/model_commands.h"
+#include "cli/export_embeddings.h"
+#include "cli/inspect.h"
 #include "cli/transform.h"
 #include "embcol/errors.h"
 #include "embcol/synthetic_data.h"
@@ -71,6 +75,10 @@ int main(int argc, char** argv) {
 
   embcol::cli::ModelCommandArgs model_args;
   const std::vector<CLI::App*> model_cmds = embcol::cli::AddModelCommands(app, model_args);
+  embcol::cli::InspectArgs inspect;
+  CLI::App* inspect_cmd = embcol::cli::AddInspectCommand(app, inspect);
+  embcol::cli::ExportEmbeddingsArgs export_args;
+  CLI::App* export_cmd = embcol::cli::AddExportEmbeddingsCommand(app, export_args);
 
   try {
     app.parse(argc, argv);
@@ -98,6 +106,11 @@ int main(int argc, char** argv) {
                 << format.format << (format.compression.empty() ? "" : " " + format.compression)
                 << ", positive rate " << (data.size() > 0 ? positives / data.size() : 0.0)
                 << ")" << std::endl;
+    }
+    if (inspect_cmd->parsed()) std::cout << embcol::cli::RunInspect(inspect) << std::flush;
+    if (export_cmd->parsed()) {
+      std::cout << embcol::cli::ExportEmbeddingsSummary(
+          embcol::cli::RunExportEmbeddings(export_args)) << std::flush;
     }
     return 0;
   } catch (const embcol::Error& e) {

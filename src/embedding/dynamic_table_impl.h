@@ -85,6 +85,9 @@ class DynamicTable final : public DynamicStore {
   int64_t Remove(const KeyView& keys) override;
   void Clear() override;
   ExportedEntries Export() const override;
+  // One part per shard, exported under that shard's read lock.
+  int ExportPartCount() const override;
+  ExportedEntries ExportPart(int part) const override;
   void Import(const KeyView& keys, std::span<const float> values,
               std::span<const float> slots, std::span<const EntryMeta> meta) override;
   void ForEachMeta(MetaFn fn) const override;
@@ -106,6 +109,10 @@ class DynamicTable final : public DynamicStore {
   void SortByShard(const Positions& positions, const uint64_t* hashes,
                    std::vector<uint32_t>& starts, std::vector<uint32_t>& order) const;
   std::vector<std::unique_ptr<Shard>> MakeShards() const;
+  // Export helpers: entries with vectors sized (values, slots, meta) or
+  // reserved (keys) for n entries; a shard's entries appended from j on.
+  ExportedEntries Sized(int64_t n) const;
+  void AppendShard(const Shard& sh, ExportedEntries& out, int64_t& j) const;
 
   // Row codec. REQUIRES: the shard's lock (shared to read, exclusive to write).
   void ReadRow(const Shard& sh, uint32_t e, float* out) const;

@@ -76,6 +76,16 @@ int64_t ExportedEntries::size() const {
   return 0;
 }
 
+int DynamicStore::ExportPartCount() const { return 1; }
+
+ExportedEntries DynamicStore::ExportPart(int part) const {
+  if (part != 0) {
+    throw InvalidArgument("Dynamic table '" + name() + "': ExportPart(" + std::to_string(part) +
+                          ") is out of range; the store has 1 part");
+  }
+  return Export();
+}
+
 KeyView ExportedEntries::keys() const {
   switch (key_type) {
     case KeyType::kInt64: return KeyView(int64_keys);

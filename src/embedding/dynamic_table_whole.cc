@@ -36,42 +36,65 @@ void DynamicTable::Clear() {
   for (const auto& sh : shards_) sh->Reset();
 }
 
-ExportedEntries DynamicTable::Export() const {
-  std::vector<std::shared_lock<RwLock>> locks;
-  locks.reserve(shards_.size());
-  for (const auto& sh : shards_) locks.emplace_back(sh->mu);  // ascending order
-  ExportedEntries out;
-  out.key_type = spec_.key_type;
-  const int64_t n = Size();
+// Appends shard `sh`'s entries to out, from position j on (out's vectors
+// sized for them). REQUIRES: sh.mu held (shared).
+void DynamicTable::AppendShard(const Shard& sh, ExportedEntries& out, int64_t& j) const {
   const int64_t dim = spec_.dim;
   const int64_t slot_floats = spec_.num_slots() * dim;
+  sh.ForEachEntry([&](uint32_t e) {
+    const EntryHeader* h = sh.header(e);
+    switch (spec_.key_type) {
+      case KeyType::kInt64: out.int64_keys.push_back(h->key); break;
+      case KeyType::kInt32: out.int32_keys.push_back(static_cast<int32_t>(h->key)); break;
+      case KeyType::kString: out.string_keys.push_back(sh.string_key(e)); break;
+    }
+    ReadRow(sh, e, out.values.data() + j * dim);
+    if (slot_floats > 0) {
+      std::memcpy(out.slots.data() + j * slot_floats, Slots(sh, e),
+                  static_cast<size_t>(slot_floats) * sizeof(float));
+    }
+    out.meta[j] = h->meta;
+    ++j;
+  });
+}
+
+ExportedEntries DynamicTable::Sized(int64_t n) const {
+  ExportedEntries out;
+  out.key_type = spec_.key_type;
   switch (spec_.key_type) {
     case KeyType::kInt64: out.int64_keys.reserve(n); break;
     case KeyType::kInt32: out.int32_keys.reserve(n); break;
     case KeyType::kString: out.string_keys.reserve(n); break;
   }
-  out.values.resize(static_cast<size_t>(n * dim));
-  out.slots.resize(static_cast<size_t>(n * slot_floats));
+  out.values.resize(static_cast<size_t>(n * spec_.dim));
+  out.slots.resize(static_cast<size_t>(n * spec_.num_slots() * spec_.dim));
   out.meta.resize(static_cast<size_t>(n));
+  return out;
+}
+
+ExportedEntries DynamicTable::Export() const {
+  std::vector<std::shared_lock<RwLock>> locks;
+  locks.reserve(shards_.size());
+  for (const auto& sh : shards_) locks.emplace_back(sh->mu);  // ascending order
+  ExportedEntries out = Sized(Size());
   int64_t j = 0;
-  for (const auto& shard : shards_) {
-    const Shard& sh = *shard;
-    sh.ForEachEntry([&](uint32_t e) {
-      const EntryHeader* h = sh.header(e);
-      switch (spec_.key_type) {
-        case KeyType::kInt64: out.int64_keys.push_back(h->key); break;
-        case KeyType::kInt32: out.int32_keys.push_back(static_cast<int32_t>(h->key)); break;
-        case KeyType::kString: out.string_keys.push_back(sh.string_key(e)); break;
-      }
-      ReadRow(sh, e, out.values.data() + j * dim);
-      if (slot_floats > 0) {
-        std::memcpy(out.slots.data() + j * slot_floats, Slots(sh, e),
-                    static_cast<size_t>(slot_floats) * sizeof(float));
-      }
-      out.meta[j] = h->meta;
-      ++j;
-    });
+  for (const auto& shard : shards_) AppendShard(*shard, out, j);
+  return out;
+}
+
+int DynamicTable::ExportPartCount() const { return static_cast<int>(shards_.size()); }
+
+ExportedEntries DynamicTable::ExportPart(int part) const {
+  if (part < 0 || part >= ExportPartCount()) {
+    throw InvalidArgument(Where() + ": ExportPart(" + std::to_string(part) +
+                          ") is out of range; the table has " +
+                          std::to_string(ExportPartCount()) + " parts (its shards)");
   }
+  const Shard& sh = *shards_[part];
+  std::shared_lock lock(sh.mu);
+  ExportedEntries out = Sized(sh.size());  // exact: writers wait for the lock
+  int64_t j = 0;
+  AppendShard(sh, out, j);
   return out;
 }
 

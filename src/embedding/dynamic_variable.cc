@@ -408,6 +408,26 @@ ExportedEntries Variable::export_() const {
   return out;
 }
 
+int Variable::export_part_count() const {
+  int parts = 0;
+  for (const auto& shard : shards_) parts += shard->ExportPartCount();
+  return parts;
+}
+
+ExportedEntries Variable::export_part(int part) const {
+  int first = 0;
+  if (part >= 0) {
+    for (const auto& shard : shards_) {
+      const int count = shard->ExportPartCount();
+      if (part < first + count) return shard->ExportPart(part - first);
+      first += count;
+    }
+  }
+  throw InvalidArgument(Context() + ": export_part(" + std::to_string(part) +
+                        ") is out of range; the variable has " + std::to_string(export_part_count()) +
+                        " parts (see export_part_count())");
+}
+
 void Variable::import_(const KeyView& keys, std::span<const float> values,
                        std::span<const float> slots, std::span<const EntryMeta> meta) {
   const int64_t n = keys.size();

@@ -1,8 +1,10 @@
 // Save / Restore of the model pieces (tables, dynamic tables, dense
 // parameters, dense optimizer slots, global step, metadata) on top of
 // CheckpointWriter / CheckpointReader.
+#include <cstddef>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "embcol/checkpoint.h"
@@ -84,56 +86,153 @@ void RestoreTable(const CheckpointReader& reader, EmbeddingTable& table,
 
 // ---------------------------------------------------------- dynamic tables
 
+namespace {
+
+static_assert(sizeof(EntryMeta) == 2 * sizeof(uint32_t) &&
+                  offsetof(EntryMeta, last_update) == 0 &&
+                  offsetof(EntryMeta, frequency) == sizeof(uint32_t),
+              "EntryMeta must be laid out as the uint32 [n, 2] meta tensor");
+
+CheckpointDtype KeyDtype(KeyType type) {
+  switch (type) {
+    case KeyType::kInt64: return CheckpointDtype::kInt64;
+    case KeyType::kInt32: return CheckpointDtype::kInt32;
+    case KeyType::kString: return CheckpointDtype::kString;
+  }
+  return CheckpointDtype::kInt64;
+}
+
+std::string NumPartsName(const std::string& table) { return table + "/num_parts"; }
+
+// Writes one exported part under `prefix` (prefix/keys|values|slots|meta),
+// after checking that the store filled it consistently.
+void WritePart(CheckpointWriter& writer, const dynamic_embedding::Variable& variable,
+               const std::string& prefix, const ExportedEntries& part) {
+  const int64_t n = part.size(), dim = variable.dim(), slots = variable.num_slots();
+  if (part.key_type != variable.key_dtype() ||
+      static_cast<int64_t>(part.values.size()) != n * dim ||
+      static_cast<int64_t>(part.slots.size()) != n * slots * dim ||
+      static_cast<int64_t>(part.meta.size()) != n) {
+    throw InvalidArgument("SaveDynamicTable: the store of dynamic table \"" + variable.name() +
+                          "\" exported an inconsistent part for \"" + prefix + "\" (" +
+                          std::to_string(n) + " keys, " + std::to_string(part.values.size()) +
+                          " values, " + std::to_string(part.slots.size()) + " slot values, " +
+                          std::to_string(part.meta.size()) +
+                          " meta records); fix its ExportPart implementation");
+  }
+  switch (part.key_type) {
+    case KeyType::kInt64: writer.AddInt64s(prefix + "/keys", part.int64_keys); break;
+    case KeyType::kInt32: writer.AddInt32s(prefix + "/keys", part.int32_keys); break;
+    case KeyType::kString: writer.AddStrings(prefix + "/keys", part.string_keys); break;
+  }
+  writer.AddFloats(prefix + "/values", {n, dim}, part.values);
+  writer.AddFloats(prefix + "/slots", {n, slots, dim}, part.slots);
+  writer.Add(prefix + "/meta", CheckpointDtype::kUint32, {n, 2}, part.meta.data(),
+             part.meta.size() * sizeof(EntryMeta));
+}
+
+}  // namespace
+
+std::string DynamicTablePartName(const std::string& table, int64_t part) {
+  std::string digits = std::to_string(part);
+  if (digits.size() < 5) digits.insert(0, 5 - digits.size(), '0');
+  return table + "/part_" + digits;
+}
+
+std::vector<std::string> DynamicTableParts(const CheckpointReader& reader,
+                                           const std::string& table) {
+  if (!reader.Has(NumPartsName(table)) && reader.Has(table + "/keys")) {
+    return {table};  // written before tables were saved in parts
+  }
+  Expect(reader, NumPartsName(table), CheckpointDtype::kInt64, {},
+         "dynamic table \"" + table + "\"");  // NotFound names the tensor
+  const int64_t parts = reader.ReadScalarInt64(NumPartsName(table));
+  if (parts < 0 || parts > (int64_t{1} << 24)) {
+    throw DataLoss("checkpoint " + reader.directory() + ": tensor \"" + NumPartsName(table) +
+                   "\" holds " + std::to_string(parts) +
+                   ", not a part count; the checkpoint is corrupt");
+  }
+  std::vector<std::string> out;
+  out.reserve(static_cast<size_t>(parts));
+  for (int64_t k = 0; k < parts; ++k) out.push_back(DynamicTablePartName(table, k));
+  return out;
+}
+
 void SaveDynamicTable(CheckpointWriter& writer, const dynamic_embedding::Variable& variable) {
   const std::string& name = variable.name();
-  const ExportedEntries entries = variable.export_();
-  const int64_t n = entries.size(), dim = variable.dim(), slots = variable.num_slots();
-  switch (entries.key_type) {
-    case KeyType::kInt64: writer.AddInt64s(name + "/keys", entries.int64_keys); break;
-    case KeyType::kInt32: writer.AddInt32s(name + "/keys", entries.int32_keys); break;
-    case KeyType::kString: writer.AddStrings(name + "/keys", entries.string_keys); break;
+  const int parts = variable.export_part_count();
+  writer.AddScalarInt64(NumPartsName(name), parts);
+  // One part in memory at a time: export it, stream it out, drop it.
+  for (int k = 0; k < parts; ++k) {
+    WritePart(writer, variable, DynamicTablePartName(name, k), variable.export_part(k));
   }
-  writer.AddFloats(name + "/values", {n, dim}, entries.values);
-  writer.AddFloats(name + "/slots", {n, slots, dim}, entries.slots);
-  static_assert(sizeof(EntryMeta) == 2 * sizeof(uint32_t));
-  std::vector<uint32_t> meta(static_cast<size_t>(2 * n));
-  for (int64_t i = 0; i < n; ++i) {
-    meta[2 * i] = entries.meta[i].last_update;
-    meta[2 * i + 1] = entries.meta[i].frequency;
-  }
-  writer.Add(name + "/meta", CheckpointDtype::kUint32, {n, 2}, meta.data(),
-             meta.size() * sizeof(uint32_t));
 }
 
 void RestoreDynamicTable(const CheckpointReader& reader, dynamic_embedding::Variable& variable) {
   const std::string& name = variable.name();
   const std::string what = "dynamic table \"" + name + "\"";
-  const CheckpointTensorInfo& keys = reader.Info(name + "/keys");
-  CheckpointDtype key_dtype = CheckpointDtype::kInt64;
-  if (variable.key_dtype() == KeyType::kInt32) key_dtype = CheckpointDtype::kInt32;
-  if (variable.key_dtype() == KeyType::kString) key_dtype = CheckpointDtype::kString;
-  if (keys.shape.size() != 1) {
-    throw InvalidArgument("checkpoint: tensor \"" + keys.name + "\" has shape " +
-                          ShapeString(keys.shape) + "; " + what + " needs a vector of keys");
+  const std::vector<std::string> parts = DynamicTableParts(reader, name);
+  const CheckpointDtype key_dtype = KeyDtype(variable.key_dtype());
+  const int64_t dim = variable.dim(), slots = variable.num_slots();
+  // Check every part's names, dtypes and shapes before reading anything.
+  std::vector<int64_t> sizes;
+  int64_t total = 0;
+  for (const std::string& prefix : parts) {
+    const CheckpointTensorInfo& keys = reader.Info(prefix + "/keys");
+    if (keys.shape.size() != 1) {
+      throw InvalidArgument("checkpoint " + reader.directory() + ": tensor \"" + keys.name +
+                            "\" has shape " + ShapeString(keys.shape) + "; " + what +
+                            " needs a vector of keys");
+    }
+    const int64_t n = keys.shape[0];
+    Expect(reader, prefix + "/keys", key_dtype, {n},
+           what + " (key dtype " + std::string(KeyTypeName(variable.key_dtype())) + ")");
+    Expect(reader, prefix + "/values", CheckpointDtype::kFloat32, {n, dim}, what);
+    Expect(reader, prefix + "/slots", CheckpointDtype::kFloat32, {n, slots, dim}, what);
+    Expect(reader, prefix + "/meta", CheckpointDtype::kUint32, {n, 2}, what);
+    sizes.push_back(n);
+    total += n;
   }
-  const int64_t n = keys.shape[0], dim = variable.dim(), slots = variable.num_slots();
-  Expect(reader, name + "/keys", key_dtype, {n}, what + " (key dtype " +
-         std::string(KeyTypeName(variable.key_dtype())) + ")");
-  Expect(reader, name + "/values", CheckpointDtype::kFloat32, {n, dim}, what);
-  Expect(reader, name + "/slots", CheckpointDtype::kFloat32, {n, slots, dim}, what);
-  Expect(reader, name + "/meta", CheckpointDtype::kUint32, {n, 2}, what);
+  // The whole import is built in memory (Import replaces the contents in
+  // one step). Each read verifies its tensor before copying, and the
+  // variable is touched only after every part was read.
   ExportedEntries entries;
   entries.key_type = variable.key_dtype();
   switch (entries.key_type) {
-    case KeyType::kInt64: entries.int64_keys = reader.ReadInt64s(name + "/keys"); break;
-    case KeyType::kInt32: entries.int32_keys = reader.ReadInt32s(name + "/keys"); break;
-    case KeyType::kString: entries.string_keys = reader.ReadStrings(name + "/keys"); break;
+    case KeyType::kInt64: entries.int64_keys.resize(static_cast<size_t>(total)); break;
+    case KeyType::kInt32: entries.int32_keys.resize(static_cast<size_t>(total)); break;
+    case KeyType::kString: entries.string_keys.reserve(static_cast<size_t>(total)); break;
   }
-  entries.values = reader.ReadFloats(name + "/values");
-  entries.slots = reader.ReadFloats(name + "/slots");
-  const std::vector<uint32_t> meta = reader.ReadUint32s(name + "/meta");
-  entries.meta.resize(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) entries.meta[i] = EntryMeta{meta[2 * i], meta[2 * i + 1]};
+  entries.values.resize(static_cast<size_t>(total * dim));
+  entries.slots.resize(static_cast<size_t>(total * slots * dim));
+  entries.meta.resize(static_cast<size_t>(total));
+  int64_t at = 0;
+  for (size_t p = 0; p < parts.size(); ++p) {
+    const std::string& prefix = parts[p];
+    const int64_t n = sizes[p];
+    switch (entries.key_type) {
+      case KeyType::kInt64:
+        reader.ReadInto(prefix + "/keys", entries.int64_keys.data() + at,
+                        static_cast<size_t>(n) * sizeof(int64_t));
+        break;
+      case KeyType::kInt32:
+        reader.ReadInto(prefix + "/keys", entries.int32_keys.data() + at,
+                        static_cast<size_t>(n) * sizeof(int32_t));
+        break;
+      case KeyType::kString:
+        for (std::string& key : reader.ReadStrings(prefix + "/keys")) {
+          entries.string_keys.push_back(std::move(key));
+        }
+        break;
+    }
+    reader.ReadInto(prefix + "/values", entries.values.data() + at * dim,
+                    static_cast<size_t>(n * dim) * sizeof(float));
+    reader.ReadInto(prefix + "/slots", entries.slots.data() + at * slots * dim,
+                    static_cast<size_t>(n * slots * dim) * sizeof(float));
+    reader.ReadInto(prefix + "/meta", entries.meta.data() + at,
+                    static_cast<size_t>(n) * sizeof(EntryMeta));
+    at += n;
+  }
   variable.import_(entries);
 }
 
