@@ -12,32 +12,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/cli_test_util.h"
+
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-Result RunCli(const std::string& args) {
-  const std::string dir = testing::TempDir();
-  // Unique per test: ctest runs tests in parallel processes.
-  const std::string err_path = dir + "/embcol_cli_stderr_" +
-      testing::UnitTest::GetInstance()->current_test_info()->name() + ".txt";
-  const std::string cmd = std::string(EMBCOL_CLI_PATH) + " " + args + " 2>" + err_path;
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int raw = pclose(p);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  std::ifstream e(err_path);
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  return r;
-}
+using Result = embcol::testing_cli::CliResult;
+using embcol::testing_cli::RunCli;
 
 std::string Write(const std::string& name, const std::string& text) {
   const std::string path = testing::TempDir() + "/" +

@@ -284,6 +284,11 @@ ExportEmbeddingsResult RunExportEmbeddings(const ExportEmbeddingsArgs& args) {
   result.format = ResolveFormat(args);
   switch (DetectCheckpointFormat(args.checkpoint)) {
     case CheckpointFormat::kEmbcol: break;
+    case CheckpointFormat::kTensorFlow:
+      throw InvalidArgument("export-embeddings: '" + args.checkpoint +
+                            "' is a TensorFlow checkpoint; export-embeddings reads embcol "
+                            "checkpoints (load the tensor into a model with ckpt_to_load_from, "
+                            "train or save it, then export).");
   }
   const CheckpointReader reader(args.checkpoint);
   const std::vector<TableSummary> tables = ListTables(reader);

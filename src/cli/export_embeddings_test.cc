@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/cli_test_util.h"
 #include "embcol/checkpoint.h"
 #include "embcol/dynamic_table.h"
 #include "embcol/errors.h"
@@ -273,13 +274,12 @@ TEST_F(ExportEmbeddingsTest, NumpyLoadsTheFiles) {
 
 // The binary: a summary line on success; exit 2 and "NotFound: ..." otherwise.
 TEST_F(ExportEmbeddingsTest, CommandLineContract) {
-  const std::string err = (dir_ / "stderr.txt").string();
+  std::string last_err;
   auto run = [&](const std::string& args, std::string& out_text) {
-    FILE* p = popen((std::string(EMBCOL_CLI_PATH) + " " + args + " 2>" + err).c_str(), "r");
-    std::array<char, 512> buf{};
-    for (size_t n; (n = fread(buf.data(), 1, buf.size(), p)) > 0;) out_text.append(buf.data(), n);
-    const int raw = pclose(p);
-    return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    const testing_cli::CliResult r = testing_cli::RunCli(args);
+    out_text += r.out;
+    last_err = r.err;
+    return r.status;
   };
   std::string text;
   EXPECT_EQ(run("export-embeddings --checkpoint " + ckpt() + " --table emb --out " +
@@ -288,7 +288,7 @@ TEST_F(ExportEmbeddingsTest, CommandLineContract) {
   text.clear();
   EXPECT_EQ(run("export-embeddings --checkpoint " + ckpt() + " --table nope --out " +
                 out("e.tsv"), text), 2);
-  EXPECT_EQ(Slurp(err).rfind("NotFound: ", 0), 0u) << Slurp(err);
+  EXPECT_EQ(last_err.rfind("NotFound: ", 0), 0u) << last_err;
   text.clear();
   EXPECT_EQ(run("inspect " + ckpt() + " --json", text), 0);
   EXPECT_EQ(nlohmann::json::parse(text)["step"], 3);

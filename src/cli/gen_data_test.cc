@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cli/cli_test_util.h"
 #include "embcol/example_parser.h"
 #include "embcol/synthetic_data.h"
 #include "embcol/tfrecord.h"
@@ -18,28 +19,9 @@
 namespace embcol {
 namespace {
 
-struct CliRun {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using CliRun = testing_cli::CliResult;
 
-CliRun GenData(const std::string& args) {
-  const std::string err_path = testing::TempDir() + "/gen_data_stderr_" +
-                               std::to_string(::getpid()) + ".txt";
-  const std::string cmd = std::string(EMBCOL_CLI_PATH) + " gen-data " + args + " 2>" + err_path;
-  CliRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int raw = pclose(p);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  std::ifstream e(err_path);
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  return r;
-}
+CliRun GenData(const std::string& args) { return testing_cli::RunCli("gen-data " + args); }
 
 std::string Path(const std::string& name) {
   return testing::TempDir() + "/gen_data_" + std::to_string(::getpid()) + "_" + name;

@@ -11,6 +11,7 @@
 
 #include "embcol/errors.h"
 #include "embcol/tensor.h"
+#include "embcol/tensor_bundle.h"
 
 namespace embcol::cli {
 namespace {
@@ -87,10 +88,12 @@ CheckpointFormat DetectCheckpointFormat(const std::string& path) {
   if (fs::is_regular_file(dir / "checkpoint") && FirstNonBlank(dir / "checkpoint") == '{') {
     return CheckpointFormat::kEmbcol;
   }
+  if (IsTensorBundle(path)) return CheckpointFormat::kTensorFlow;
   throw NotFound("'" + path +
                  "' is not a checkpoint this build can read: expected an embcol checkpoint "
-                 "directory (holding `manifest`) or a model_dir (holding the JSON state file "
-                 "`checkpoint`)");
+                 "directory (holding `manifest`), a model_dir (holding the JSON state file "
+                 "`checkpoint`), or a TensorFlow checkpoint (PREFIX of PREFIX.index, or its "
+                 "directory)");
 }
 
 std::vector<TableSummary> ListTables(const CheckpointReader& reader) {
@@ -170,6 +173,43 @@ nlohmann::json InspectEmbcol(const std::string& path) {
   return doc;
 }
 
+// A TensorFlow bundle: its tensors, and as tables the rank-2 float32
+// tensors named like an embedding column's variable (".../embedding_weights").
+// The step is the number after the prefix's last '-' (model.ckpt-1234), if any.
+nlohmann::json InspectTensorFlow(const std::string& path) {
+  const TensorBundleReader reader(path);
+  const std::string& prefix = reader.prefix();
+  nlohmann::json step = nullptr;
+  const size_t dash = prefix.rfind('-');
+  if (dash != std::string::npos && dash + 1 < prefix.size() &&
+      prefix.find_first_not_of("0123456789", dash + 1) == std::string::npos) {
+    step = std::stoll(prefix.substr(dash + 1));
+  }
+  nlohmann::json doc = {{"path", path}, {"format", "tensorflow"}, {"directory", prefix},
+                        {"step", step}};
+  nlohmann::json tensors = nlohmann::json::array();
+  nlohmann::json tables = nlohmann::json::array();
+  for (const BundleTensorInfo& info : reader.tensors()) {
+    tensors.push_back({{"name", info.name},
+                       {"dtype", info.dtype},
+                       {"shape", info.shape},
+                       {"bytes", info.size}});
+    const std::string_view name = info.name;
+    constexpr std::string_view kWeights = "embedding_weights";
+    if (info.dtype == "float32" && info.shape.size() == 2 && name.size() >= kWeights.size() &&
+        name.substr(name.size() - kWeights.size()) == kWeights) {
+      tables.push_back({{"name", info.name},
+                        {"kind", "fixed"},
+                        {"rows", info.shape[0]},
+                        {"dim", info.shape[1]},
+                        {"slots", nlohmann::json::array()}});
+    }
+  }
+  doc["tensors"] = std::move(tensors);
+  doc["tables"] = std::move(tables);
+  return doc;
+}
+
 std::string Pad(std::string s, size_t width) {
   if (s.size() < width) s.append(width - s.size(), ' ');
   return s;
@@ -188,14 +228,17 @@ std::string ShapeText(const nlohmann::json& shape) {
 nlohmann::json InspectCheckpoint(const std::string& path) {
   switch (DetectCheckpointFormat(path)) {
     case CheckpointFormat::kEmbcol: return InspectEmbcol(path);
+    case CheckpointFormat::kTensorFlow: return InspectTensorFlow(path);
   }
   throw Internal("inspect: unhandled checkpoint format for '" + path + "'");
 }
 
 std::string FormatInspectText(const nlohmann::json& doc) {
   std::string out = "checkpoint " + doc["directory"].get<std::string>() + " (" +
-                    doc["format"].get<std::string>() + "), step " +
-                    std::to_string(doc["step"].get<int64_t>()) + "\n";
+                    doc["format"].get<std::string>() + ")" +
+                    (doc["step"].is_null() ? std::string()
+                                           : ", step " + std::to_string(doc["step"].get<int64_t>())) +
+                    "\n";
   const nlohmann::json& tensors = doc["tensors"];
   size_t name_width = 0, dtype_width = 0, shape_width = 0;
   for (const nlohmann::json& t : tensors) {

@@ -30,6 +30,8 @@ namespace embcol::cli {
 enum class CheckpointFormat {
   kEmbcol,  // a ckpt-<step> directory (`manifest`) or a model_dir whose
             // `checkpoint` state file is JSON
+  kTensorFlow,  // a TensorFlow tensor bundle (PREFIX.index + data files),
+                // see tensor_bundle.h for the accepted paths
 };
 
 // The format of the checkpoint at `path`. Throws NotFound naming the path

@@ -140,5 +140,26 @@ TEST_F(InspectTest, UnknownFormatsAreNotFoundNamingThePath) {
   }
 }
 
+// A real TensorFlow checkpoint (TF1 Saver, Snappy index block): five float32
+// scalars, no step in the prefix "variables", no embedding tables.
+TEST_F(InspectTest, TensorFlowCheckpointFixture) {
+  const std::string dir = std::string(EMBCOL_SOURCE_DIR "/../shared/fixtures/tf1_half_plus_two");
+  if (!fs::exists(dir)) GTEST_SKIP() << "fixtures not present: " << dir;
+  EXPECT_EQ(DetectCheckpointFormat(dir), CheckpointFormat::kTensorFlow);
+  const nlohmann::json doc = InspectCheckpoint(dir);
+  EXPECT_EQ(doc["format"], "tensorflow");
+  EXPECT_TRUE(doc["step"].is_null());
+  ASSERT_EQ(doc["tensors"].size(), 5u);
+  EXPECT_EQ(doc["tensors"][0]["name"], "a");
+  EXPECT_EQ(doc["tensors"][0]["dtype"], "float32");
+  EXPECT_EQ(doc["tensors"][0]["shape"], nlohmann::json::array());
+  EXPECT_EQ(doc["tensors"][0]["bytes"], 4);
+  EXPECT_TRUE(doc["tables"].empty());
+  const std::string text = FormatInspectText(doc);
+  EXPECT_EQ(text.substr(0, text.find('\n')),
+            "checkpoint " + dir + "/variables (tensorflow)") << text;
+  EXPECT_NE(text.find("  c2  float32  []  4 bytes\n"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace embcol::cli

@@ -10,6 +10,8 @@
 //   embcol export-embeddings --checkpoint CKPT --table NAME --out PATH [--format tsv|npy]
 //
 // Errors: exit status 2 and one line on stderr, "<ErrorType>: <message>".
+#include <cmath>
+#include <iomanip>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "cli/inspect.h"
 #include "cli/transform.h"
 #include "embcol/errors.h"
+#include "embcol/metrics.h"
 #include "embcol/synthetic_data.h"
 
 namespace {
@@ -106,6 +109,18 @@ int main(int argc, char** argv) {
                 << format.format << (format.compression.empty() ? "" : " " + format.compression)
                 << ", positive rate " << (data.size() > 0 ? positives / data.size() : 0.0)
                 << ")" << std::endl;
+      if (data.size() > 0) {
+        // The best any model can do on these examples: the planted logits.
+        std::vector<float> p(data.planted_logits.size());
+        for (size_t i = 0; i < p.size(); ++i) p[i] = 1.0f / (1.0f + std::exp(-data.planted_logits[i]));
+        try {
+          std::cout << "planted model on these examples: AUC " << std::fixed << std::setprecision(4)
+                    << embcol::Auc(data.planted_logits, data.labels) << ", log loss "
+                    << embcol::LogLoss(p, data.labels) << std::endl;
+        } catch (const embcol::InvalidArgument&) {
+          // a single class (tiny datasets): no AUC to report
+        }
+      }
     }
     if (inspect_cmd->parsed()) std::cout << embcol::cli::RunInspect(inspect) << std::flush;
     if (export_cmd->parsed()) {

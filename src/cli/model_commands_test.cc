@@ -26,22 +26,21 @@ class ModelCommandsTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "data");
-    ASSERT_EQ(RunCli("gen-data --out " + (dir_ / "data/train.tsv").string() +
+    // The README's main job, smaller: TFRecord files from gen-data and the
+    // bundled config (its data paths unchanged), on a short schedule.
+    ASSERT_EQ(RunCli("gen-data --out " + (dir_ / "data/train.tfrecord").string() +
                      " --examples 20000")
                   .status,
               0);
-    ASSERT_EQ(RunCli("gen-data --out " + (dir_ / "data/eval.tsv").string() +
-                     " --examples 4000 --data-seed 2")
-                  .status,
-              0);
-    // The bundled example, on TSV data and a short schedule.
+    const auto eval_data = RunCli("gen-data --out " + (dir_ / "data/eval.tfrecord").string() +
+                                  " --examples 4000 --data-seed 2");
+    ASSERT_EQ(eval_data.status, 0);
+    const size_t at = eval_data.out.find("planted model on these examples: AUC ");
+    ASSERT_NE(at, std::string::npos) << eval_data.out;
+    planted_auc_ = std::stod(eval_data.out.substr(at + 37));
     std::ifstream in(std::string(EMBCOL_SOURCE_DIR) + "/examples/clicks/model.json");
     config_ = json::parse(in);
-    const json tsv = {{"format", "tsv"}, {"csv", {{"header", true}}}};
-    config_["train"]["data"] = tsv;
-    config_["train"]["data"]["files"] = "data/train.tsv";
-    config_["eval"]["data"] = tsv;
-    config_["eval"]["data"]["files"] = "data/eval.tsv";
+    ASSERT_EQ(config_["train"]["data"]["files"], json::array({"data/train.tfrecord"}));
     config_["train"].erase("epochs");
     config_["train"]["max_steps"] = 300;
     config_["train"]["eval_every_steps"] = 0;
@@ -55,6 +54,7 @@ class ModelCommandsTest : public ::testing::Test {
 
   fs::path dir_;
   json config_;
+  double planted_auc_ = 0.0;
 };
 
 TEST_F(ModelCommandsTest, TrainEvaluatePredict) {
@@ -70,6 +70,8 @@ TEST_F(ModelCommandsTest, TrainEvaluatePredict) {
   double auc = 0, log_loss = 0;
   ASSERT_EQ(std::sscanf(train.out.c_str() + at, "AUC %lf, log loss %lf", &auc, &log_loss), 2);
   EXPECT_GT(auc, 0.65);  // better than chance after 300 steps
+  EXPECT_GT(planted_auc_, 0.7);
+  EXPECT_LT(auc, planted_auc_ + 0.01);  // and not better than the planted model
   EXPECT_GT(log_loss, 0.3);
   EXPECT_LT(log_loss, 0.6931);  // below a constant 0.5 prediction's
 
