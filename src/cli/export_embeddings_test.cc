@@ -26,6 +26,7 @@
 #include "embcol/checkpoint.h"
 #include "embcol/dynamic_table.h"
 #include "embcol/errors.h"
+#include "testing/fresh_test_dir.h"
 
 namespace embcol::cli {
 namespace {
@@ -81,10 +82,7 @@ dynamic_embedding::VariableOptions DynOptions(const std::string& name, KeyType k
 class ExportEmbeddingsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("embcol_export_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = testing_util::FreshTestDir("embcol_export_test");
     fs::create_directories(dir_ / "out");
     // emb: fixed 3 x 2, row r = (r + 0.5, -r - 0.25).
     EmbeddingTable table("emb", 3, 2);

@@ -17,6 +17,7 @@
 #include "embcol/dynamic_table.h"
 #include "embcol/errors.h"
 #include "embcol/sparse_optimizer.h"
+#include "testing/fresh_test_dir.h"
 
 namespace embcol::cli {
 namespace {
@@ -26,10 +27,7 @@ namespace fs = std::filesystem;
 class InspectTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("embcol_inspect_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = testing_util::FreshTestDir("embcol_inspect_test");
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string dir() const { return dir_.string(); }

@@ -20,6 +20,7 @@
 #include "embcol/checkpoint.h"
 #include "embcol/dynamic_table.h"
 #include "embcol/errors.h"
+#include "testing/fresh_test_dir.h"
 
 namespace embcol {
 namespace {
@@ -29,10 +30,7 @@ namespace fs = std::filesystem;
 class CheckpointDynamicTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("embcol_ckpt_dyn_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = testing_util::FreshTestDir("embcol_ckpt_dyn_test");
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string dir() const { return dir_.string(); }

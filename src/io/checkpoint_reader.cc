@@ -12,6 +12,7 @@
 #include <optional>
 #include <sstream>
 
+#include "core/closest_names.h"
 #include "core/crc32c.h"
 #include "embcol/checkpoint.h"
 #include "embcol/errors.h"
@@ -34,19 +35,6 @@ std::string ReadWholeFile(const std::string& path) {
   return ss.str();
 }
 
-// Edit distance, for "did you mean" lists.
-size_t Distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
 
 }  // namespace
 
@@ -154,11 +142,12 @@ const CheckpointTensorInfo& CheckpointReader::Info(const std::string& name) cons
   auto it = std::lower_bound(impl_->tensors.begin(), impl_->tensors.end(), name,
                              [](const auto& t, const std::string& n) { return t.name < n; });
   if (it != impl_->tensors.end() && it->name == name) return *it;
-  std::vector<std::pair<size_t, std::string>> near;
-  for (const auto& t : impl_->tensors) near.emplace_back(Distance(name, t.name), t.name);
-  std::sort(near.begin(), near.end());
+  std::vector<std::string> names;
+  for (const auto& t : impl_->tensors) names.push_back(t.name);
   std::string list;
-  for (size_t i = 0; i < near.size() && i < 5; ++i) list += (i ? ", " : "") + near[i].second;
+  for (const std::string& n : internal::ClosestNames(name, names, 5)) {
+    list += (list.empty() ? "" : ", ") + n;
+  }
   throw NotFound("checkpoint " + impl_->dir + " has no tensor \"" + name + "\"" +
                  (list.empty() ? std::string("; it holds no tensors")
                                : "; closest names: " + list));

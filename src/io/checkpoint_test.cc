@@ -18,6 +18,7 @@
 #include "embcol/dynamic_table.h"
 #include "embcol/errors.h"
 #include "io/checkpoint_format.h"
+#include "testing/fresh_test_dir.h"
 
 namespace embcol {
 namespace {
@@ -27,10 +28,7 @@ namespace fs = std::filesystem;
 class CheckpointTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("embcol_ckpt_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = testing_util::FreshTestDir("embcol_ckpt_test");
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string dir() const { return dir_.string(); }

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/closest_names.h"
 #include "core/crc32c.h"
 #include "embcol/errors.h"
 #include "io/proto/tensor_bundle.pb.h"
@@ -151,18 +152,6 @@ std::string DtypeName(int dtype) {
   }
 }
 
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
 
 std::string Join(const std::vector<std::string>& names) {
   std::string out;
@@ -316,12 +305,9 @@ bool TensorBundleReader::Has(const std::string& name) const {
 
 std::vector<std::string> TensorBundleReader::ClosestNames(const std::string& name,
                                                           size_t n) const {
-  std::vector<std::pair<size_t, std::string>> near;
-  for (const auto& t : tensors_) near.emplace_back(EditDistance(name, t.name), t.name);
-  std::sort(near.begin(), near.end());
-  std::vector<std::string> out;
-  for (size_t i = 0; i < near.size() && i < n; ++i) out.push_back(near[i].second);
-  return out;
+  std::vector<std::string> names;
+  for (const auto& t : tensors_) names.push_back(t.name);
+  return internal::ClosestNames(name, names, n);
 }
 
 std::vector<std::string> TensorBundleReader::NamesWithShape(

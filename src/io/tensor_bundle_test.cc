@@ -16,6 +16,7 @@
 #include "embcol/dense_features.h"
 #include "embcol/errors.h"
 #include "embcol/table_set.h"
+#include "testing/fresh_test_dir.h"
 
 namespace embcol {
 namespace {
@@ -247,10 +248,7 @@ std::string ExpectThrows(F&& f, std::initializer_list<std::string> parts) {
 class TensorBundleTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("embcol_bundle_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = testing_util::FreshTestDir("embcol_bundle_test");
     fs::create_directories(dir_);
     bundle_ = BuildBundle();
     Write(bundle_.index, bundle_.data);

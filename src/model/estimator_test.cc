@@ -20,6 +20,7 @@
 #include "embcol/model_config.h"
 #include "embcol/summary_writer.h"
 #include "embcol/synthetic_data.h"
+#include "testing/fresh_test_dir.h"
 
 namespace embcol {
 namespace {
@@ -58,10 +59,7 @@ json Numeric(const std::string& key) {
 class EstimatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("embcol_estimator_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = testing_util::FreshTestDir("embcol_estimator");
     fs::create_directories(dir_);
     SyntheticClickOptions o;
     o.num_examples = 6000;
