@@ -253,7 +253,8 @@ TEST(DenseFeaturesTest, LoadsTheInitialTableFromAnEmbcolCheckpoint) {
   } catch (const NotFound& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("old_embedding/embedding_weights"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("Tensors of shape [4, 2]: old_embedding/embedding_weights."),
+    EXPECT_EQ(msg.rfind("column ", 0), 0u) << msg;  // names the column first
+    EXPECT_NE(msg.find("; tensors of shape [4, 2]: old_embedding/embedding_weights."),
               std::string::npos)
         << msg;
   }

@@ -61,8 +61,12 @@ std::unique_ptr<EmbeddingTable> LoadTable(const EmbeddingColumnBase& column) {
   FoundTensor found;
   if (tf) {
     bundle.emplace(ckpt);
-    const BundleTensorInfo& t = bundle->Info(tensor, want);  // NotFound lists names
-    found = {t.dtype, t.shape, bundle->NamesWithShape(want)};
+    try {
+      const BundleTensorInfo& t = bundle->Info(tensor, want);  // NotFound lists names
+      found = {t.dtype, t.shape, bundle->NamesWithShape(want)};
+    } catch (const NotFound& e) {
+      throw NotFound("column " + column.name() + " (tensor_name_in_ckpt): " + e.what());
+    }
   } else {
     std::error_code ec;
     if (!std::filesystem::exists(ckpt, ec)) {
@@ -80,8 +84,11 @@ std::unique_ptr<EmbeddingTable> LoadTable(const EmbeddingColumnBase& column) {
       try {
         own->Info(tensor);  // throws NotFound with the closest names
       } catch (const NotFound& e) {
-        throw NotFound(std::string(e.what()) + " Tensors of shape " + ShapeToString(want) +
-                       ": " + JoinNames(same) + ".");
+        std::string msg = e.what();
+        if (!msg.empty() && msg.back() == '.') msg.pop_back();
+        throw NotFound("column " + column.name() + " (tensor_name_in_ckpt): " + msg +
+                       "; tensors of shape " + ShapeToString(want) + ": " + JoinNames(same) +
+                       ".");
       }
     }
     const CheckpointTensorInfo& t = own->Info(tensor);
