@@ -221,9 +221,12 @@ void SaveDenseParams(CheckpointWriter& writer, std::span<const DenseParam> param
 void RestoreDenseParams(const CheckpointReader& reader, std::span<const DenseParam> params);
 
 // `<param>/<slot>` [size] for every parameter with slots, and
-// `dense_optimizer/params` (string list of those parameters).
-void SaveDenseOptimizer(CheckpointWriter& writer, const DenseOptimizer& optimizer);
-void RestoreDenseOptimizer(const CheckpointReader& reader, DenseOptimizer& optimizer);
+// `<name>/params` (string list of those parameters). A model with several
+// dense optimizers (e.g. wide & deep) saves each under its own name.
+void SaveDenseOptimizer(CheckpointWriter& writer, const DenseOptimizer& optimizer,
+                        const std::string& name = "dense_optimizer");
+void RestoreDenseOptimizer(const CheckpointReader& reader, DenseOptimizer& optimizer,
+                           const std::string& name = "dense_optimizer");
 
 // `global_step` (int64 scalar) and `metadata` (json).
 void SaveGlobalStep(CheckpointWriter& writer, int64_t global_step);

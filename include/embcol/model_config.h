@@ -64,12 +64,14 @@ struct DataSourceConfig {
 };
 
 struct ModelSpec {
-  // "dnn" (DNNClassifier / DNNRegressor) or "linear" (a linear model over
+  // "dnn" (DNNClassifier / DNNRegressor), "linear" (a linear model over
   // the features layer's output; with sum_inputs, LinearClassifier's weight
-  // per bucket).
+  // per bucket) or "dnn_linear_combined" (wide & deep: WideDeepModel).
   std::string type = "dnn";
   DnnOptions dnn;        // hidden_units, activation, dropout
   LinearOptions linear;  // sum_inputs
+  // dnn_linear_combined: the columns (by DenseFeatures name) each part reads.
+  std::vector<std::string> linear_columns, dnn_columns;
 };
 
 struct HeadSpec {
@@ -123,6 +125,9 @@ struct ModelConfig {
   HeadSpec head;
   SparseOptimizer embedding_optimizer = SparseOptimizer::Adagrad();
   DenseOptimizer dense_optimizer = DenseOptimizer::Adagrad();
+  // dnn_linear_combined: the linear part's dense parameters and the tables
+  // of columns only the linear part reads (TensorFlow's linear_optimizer).
+  std::optional<SparseOptimizer> linear_optimizer;
   // Seeds the tables' and the model's initial values (and dropout).
   uint64_t seed = 0;
   TrainSpec train;

@@ -254,13 +254,10 @@ void RestoreDenseParams(const CheckpointReader& reader, std::span<const DensePar
   for (const DenseParam& p : params) reader.ReadInto(p.name, p.value.data(), p.value.size_bytes());
 }
 
-namespace {
-constexpr char kDenseOptimizerParams[] = "dense_optimizer/params";
-}  // namespace
-
-void SaveDenseOptimizer(CheckpointWriter& writer, const DenseOptimizer& optimizer) {
+void SaveDenseOptimizer(CheckpointWriter& writer, const DenseOptimizer& optimizer,
+                        const std::string& name) {
   const std::vector<std::string> names = optimizer.ParamNames();
-  writer.AddStrings(kDenseOptimizerParams, names);
+  writer.AddStrings(name + "/params", names);
   for (const std::string& param : names) {
     for (const SlotSpec& slot : optimizer.rule().slots()) {
       std::span<const float> values = optimizer.Slot(param, slot.name);
@@ -269,8 +266,9 @@ void SaveDenseOptimizer(CheckpointWriter& writer, const DenseOptimizer& optimize
   }
 }
 
-void RestoreDenseOptimizer(const CheckpointReader& reader, DenseOptimizer& optimizer) {
-  const std::vector<std::string> names = reader.ReadStrings(kDenseOptimizerParams);
+void RestoreDenseOptimizer(const CheckpointReader& reader, DenseOptimizer& optimizer,
+                           const std::string& name) {
+  const std::vector<std::string> names = reader.ReadStrings(name + "/params");
   // Check and read every slot first, then set them: a failure changes nothing.
   std::vector<std::tuple<std::string, std::string, std::vector<float>>> loaded;
   for (const std::string& param : names) {

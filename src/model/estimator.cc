@@ -3,6 +3,8 @@
 #include "embcol/estimator.h"
 
 #include <chrono>
+#include <map>
+#include <set>
 #include <iostream>
 #include <string>
 #include <utility>
@@ -13,6 +15,7 @@
 #include "embcol/errors.h"
 #include "embcol/linear_model.h"
 #include "embcol/progress.h"
+#include "embcol/wide_deep_model.h"
 #include "model/estimator_impl.h"
 #include "model/estimator_input.h"
 
@@ -25,7 +28,8 @@ namespace {
 // The parts of a config that define the model's variables: a checkpoint
 // written with other values cannot be restored into this model.
 constexpr const char* kModelKeys[] = {"feature_columns", "feature_columns_file", "model", "head",
-                                      "label_key", "embedding_optimizer", "dense_optimizer"};
+                                      "label_key", "embedding_optimizer", "dense_optimizer",
+                                      "linear_optimizer"};
 
 std::unique_ptr<Head> MakeHead(const HeadSpec& spec) {
   if (spec.type == "multi_class") return std::make_unique<MultiClassHead>(spec.n_classes, spec.options);
@@ -33,6 +37,13 @@ std::unique_ptr<Head> MakeHead(const HeadSpec& spec) {
     return std::make_unique<RegressionHead>(spec.label_dimension, spec.options);
   }
   return std::make_unique<BinaryClassHead>(spec.options);
+}
+
+// The checkpoint name of the dense optimizer of parameters under `prefix`
+// ("linear/" -> "dense_optimizer/linear").
+std::string DenseOptimizerName(std::string prefix) {
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  return "dense_optimizer/" + prefix;
 }
 
 }  // namespace
@@ -47,17 +58,71 @@ Estimator::Impl::Impl(ModelConfig c, EstimatorOptions o)
   }
   if (config.model.type == "linear") {
     model = std::make_unique<LinearModel>(features->output_size(), config.model.linear);
-  } else {
+  } else if (config.model.type == "dnn") {
     dnn = new Dnn(features->output_size(), config.model.dnn);
     model.reset(dnn);
+  } else {
+    BuildWideDeep();
   }
   head = MakeHead(config.head);
   trainer = std::make_unique<Trainer>(*features, *model, *head, config.embedding_optimizer,
                                       config.dense_optimizer,
                                       TrainerOptions{.num_threads = config.train.num_threads});
+  if (config.linear_optimizer) {
+    // The linear part's variables, and the tables only it reads.
+    trainer->SetDenseOptimizer("linear/", DenseOptimizer(*config.linear_optimizer));
+    for (const std::string& table : linear_only_tables) {
+      trainer->table_optimizers().SetOptimizer(table, *config.linear_optimizer);
+    }
+  }
   // Slots exist from the start, so every checkpoint holds them.
   trainer->table_optimizers().Prepare();
   if (options.restore && ReadCheckpointState(config.model_dir)) Restore();
+}
+
+void Estimator::Impl::BuildWideDeep() {
+  // Each column's block of the layer output (DenseFeatures' sorted order).
+  std::map<std::string, InputBlock> blocks;
+  std::map<std::string, std::string> tables;  // column -> its table, if any
+  std::string names;
+  int64_t offset = 0;
+  for (const DenseColumnPtr& c : features->feature_columns()) {
+    blocks[c->name()] = InputBlock{offset, c->variable_size()};
+    offset += c->variable_size();
+    names += (names.empty() ? "" : ", ") + c->name();
+    if (const auto* e = dynamic_cast<const EmbeddingColumnBase*>(c.get())) {
+      tables[c->name()] = e->table_name();
+    }
+  }
+  auto pick = [&](const std::vector<std::string>& wanted, const char* key) {
+    std::vector<InputBlock> out;
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      auto it = blocks.find(wanted[i]);
+      if (it == blocks.end()) {
+        throw InvalidArgument("$.model." + std::string(key) + "[" + std::to_string(i) +
+                              "]: no feature column is named \"" + wanted[i] +
+                              "\"; the columns are: " + names + ".");
+      }
+      out.push_back(it->second);
+    }
+    return out;
+  };
+  std::vector<InputBlock> dnn_blocks = pick(config.model.dnn_columns, "dnn_feature_columns");
+  std::vector<InputBlock> linear_blocks =
+      pick(config.model.linear_columns, "linear_feature_columns");
+  // A table read by a linear column and by no DNN column trains with the
+  // linear optimizer.
+  std::set<std::string> dnn_tables;
+  for (const std::string& c : config.model.dnn_columns) {
+    if (tables.count(c)) dnn_tables.insert(tables[c]);
+  }
+  for (const std::string& c : config.model.linear_columns) {
+    if (tables.count(c) && !dnn_tables.count(tables[c])) linear_only_tables.insert(tables[c]);
+  }
+  auto* wd = new WideDeepModel(features->output_size(), std::move(dnn_blocks), config.model.dnn,
+                               std::move(linear_blocks), config.model.linear);
+  model.reset(wd);
+  dnn = &wd->parts().dnn();
 }
 
 void Estimator::Impl::Restore() {
@@ -85,6 +150,9 @@ void Estimator::Impl::Restore() {
   const std::vector<DenseParam> params = model->Parameters();
   RestoreDenseParams(reader, params);
   RestoreDenseOptimizer(reader, trainer->dense_optimizer());
+  for (auto& [prefix, opt] : trainer->dense_optimizers_by_prefix()) {
+    RestoreDenseOptimizer(reader, opt, DenseOptimizerName(prefix));
+  }
   const int64_t step = RestoreGlobalStep(reader);
   trainer->set_global_step(step);
   if (dnn != nullptr) dnn->set_dropout_step(static_cast<uint64_t>(step));
@@ -104,6 +172,9 @@ std::string Estimator::Impl::Save() {
   const std::vector<DenseParam> params = model->Parameters();
   SaveDenseParams(writer, params);
   SaveDenseOptimizer(writer, trainer->dense_optimizer());
+  for (const auto& [prefix, opt] : trainer->dense_optimizers_by_prefix()) {
+    SaveDenseOptimizer(writer, opt, DenseOptimizerName(prefix));
+  }
   SaveGlobalStep(writer, trainer->global_step());
   SaveMetadata(writer, json{{"config", config.document}, {"format", "embcol-model"}});
   last_saved_step = trainer->global_step();

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <ostream>
 #include <string>
 
@@ -22,6 +23,8 @@ namespace embcol {
 struct Estimator::Impl {
   Impl(ModelConfig config, EstimatorOptions options);
 
+  // model = a WideDeepModel over the columns config.model names (estimator.cc).
+  void BuildWideDeep();
   // Checkpoints (estimator.cc).
   void Restore();
   std::string Save();
@@ -40,7 +43,8 @@ struct Estimator::Impl {
   std::ostream& log;
   std::unique_ptr<DenseFeatures> features;
   std::unique_ptr<LogitsModel> model;
-  Dnn* dnn = nullptr;  // model, when it is a Dnn (for its dropout step)
+  Dnn* dnn = nullptr;  // the model's DNN, if it has one (for its dropout step)
+  std::set<std::string> linear_only_tables;  // dnn_linear_combined
   std::unique_ptr<Head> head;
   std::unique_ptr<Trainer> trainer;
   int64_t last_saved_step = -1;

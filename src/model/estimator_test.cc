@@ -287,5 +287,62 @@ TEST_F(EstimatorTest, DataErrorsNameTheSourceAndTheFix) {
   EXPECT_THROW(e2.Train(), NotFound);
 }
 
+// Wide & deep from the config: the linear part's parameters and the table
+// only it reads train with FTRL (TensorFlow's linear_optimizer default), the
+// rest with the configured optimizers; a resumed run equals an uninterrupted
+// one here too.
+TEST_F(EstimatorTest, WideAndDeepTrainsEachPartWithItsOptimizerAndResumes) {
+  auto config = [&](const std::string& model_dir) {
+    json c = Config(model_dir);
+    c["model"] = {{"type", "dnn_linear_combined"},
+                  {"hidden_units", {8}},
+                  {"dnn_feature_columns",
+                   {"user_embedding", "item_embedding", "query_embedding", "num_0", "num_1"}},
+                  {"linear_feature_columns", {"context_embedding", "num_0"}}};
+    c["train"]["max_steps"] = 120;
+    c["train"]["save_checkpoints_steps"] = 0;
+    c["train"]["shuffle"] = false;
+    return ParseModelConfig(c, dir_.string());
+  };
+  Estimator straight(config("wd"), Quiet());
+  EXPECT_EQ(straight.Train().global_step, 120);
+  {
+    Estimator first(config("wd2"), Quiet());
+    first.Train(60);
+  }
+  Estimator second(config("wd2"), Quiet());
+  EXPECT_EQ(second.Train().steps, 60);
+  EXPECT_EQ(Take(straight), Take(second));
+
+  const CheckpointReader reader((dir_ / "wd").string());
+  // FTRL keeps "accumulator" and "linear" slots; Adagrad only "accumulator".
+  EXPECT_TRUE(reader.Has("context_embedding/embedding_weights/linear"));
+  EXPECT_FALSE(reader.Has("user_embedding/embedding_weights/linear"));
+  EXPECT_TRUE(reader.Has("user_embedding/embedding_weights/accumulator"));
+  const std::vector<std::string> linear_params = reader.ReadStrings("dense_optimizer/linear/params");
+  ASSERT_EQ(linear_params.size(), 2u);  // kernel and bias, both under linear/
+  for (const std::string& p : linear_params) {
+    EXPECT_EQ(p.rfind("linear/", 0), 0u) << p;
+    EXPECT_TRUE(reader.Has(p + "/linear")) << p;  // an FTRL slot
+  }
+  // The DNN's parameters use Adam ("m", "v").
+  EXPECT_TRUE(reader.Has("dnn/logits/kernel/m"));
+
+  json bad = Config("wd3");
+  bad["model"] = {{"type", "dnn_linear_combined"},
+                  {"hidden_units", {8}},
+                  {"dnn_feature_columns", {"user_embedding"}},
+                  {"linear_feature_columns", {"context"}}};
+  try {
+    Estimator e(ParseModelConfig(bad, dir_.string()), Quiet());
+    FAIL() << "built a model on a column that does not exist";
+  } catch (const InvalidArgument& err) {
+    EXPECT_EQ(std::string(err.what()).rfind(
+                  "$.model.linear_feature_columns[0]: no feature column is named \"context\"", 0),
+              0u)
+        << err.what();
+  }
+}
+
 }  // namespace
 }  // namespace embcol

@@ -168,11 +168,32 @@ CsvSchema ParseCsvSchema(const Object& o, const std::string& format, bool* infer
   return schema;
 }
 
+std::vector<std::string> ColumnNames(const Object& o, const std::string& key) {
+  const json& list = o.Require(key);
+  if (!list.is_array() || list.empty()) {
+    Fail(o.Path(key), "must be a non-empty list of column names (as DenseFeatures names "
+                      "them, e.g. \"user_embedding\"); got " + list.dump() + ".");
+  }
+  std::vector<std::string> names;
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (!list[i].is_string()) {
+      Fail(o.Path(key) + "[" + std::to_string(i) + "]",
+           "must be a column name; got " + list[i].dump() + ".");
+    }
+    names.push_back(list[i].get<std::string>());
+  }
+  return names;
+}
+
 ModelSpec ParseModelSpec(const json& value, const std::string& path, uint64_t seed) {
   ModelSpec spec;
-  Object o(value, path, {"type", "hidden_units", "activation", "dropout", "sum_inputs"});
-  spec.type = o.String("type", "dnn", {"dnn", "linear"});
-  if (spec.type == "dnn") {
+  Object o(value, path,
+           {"type", "hidden_units", "activation", "dropout", "sum_inputs",
+            "linear_feature_columns", "dnn_feature_columns"});
+  spec.type = o.String("type", "dnn", {"dnn", "linear", "dnn_linear_combined"});
+  const bool dnn = spec.type != "linear";
+  const bool linear = spec.type != "dnn";
+  if (dnn) {
     if (const json* units = o.Find("hidden_units")) {
       if (!units->is_array()) {
         Fail(o.Path("hidden_units"), "must be a list of layer widths; got " + units->dump() + ".");
@@ -195,12 +216,23 @@ ModelSpec ParseModelSpec(const json& value, const std::string& path, uint64_t se
     }
     spec.dnn.dropout = static_cast<float>(o.Number("dropout", 0.0, 0.0, 1.0));
     spec.dnn.seed = seed;
-    if (o.Find("sum_inputs")) Fail(o.Path("sum_inputs"), "applies to \"type\": \"linear\" only.");
   } else {
     for (const char* key : {"hidden_units", "activation", "dropout"}) {
-      if (o.Find(key)) Fail(o.Path(key), "applies to \"type\": \"dnn\" only.");
+      if (o.Find(key)) Fail(o.Path(key), "applies to the \"dnn\" and \"dnn_linear_combined\" types only.");
     }
+  }
+  if (linear) {
     spec.linear.sum_inputs = o.Bool("sum_inputs", false);
+  } else if (o.Find("sum_inputs")) {
+    Fail(o.Path("sum_inputs"), "applies to the \"linear\" and \"dnn_linear_combined\" types only.");
+  }
+  if (spec.type == "dnn_linear_combined") {
+    spec.linear_columns = ColumnNames(o, "linear_feature_columns");
+    spec.dnn_columns = ColumnNames(o, "dnn_feature_columns");
+  } else {
+    for (const char* key : {"linear_feature_columns", "dnn_feature_columns"}) {
+      if (o.Find(key)) Fail(o.Path(key), "applies to \"type\": \"dnn_linear_combined\" only.");
+    }
   }
   return spec;
 }
@@ -341,7 +373,8 @@ ModelConfig ParseModelConfig(const json& document, const std::string& base_dir) 
   c.base_dir = base_dir;
   Object o(document, "$",
            {"model_dir", "feature_columns", "feature_columns_file", "label_key", "weight_key",
-            "model", "head", "embedding_optimizer", "dense_optimizer", "seed", "train", "eval"});
+            "model", "head", "embedding_optimizer", "dense_optimizer", "linear_optimizer", "seed",
+            "train", "eval"});
   const std::string model_dir = o.String("model_dir", "");
   if (model_dir.empty()) Fail("$", "missing key 'model_dir' (where checkpoints and summaries go).");
   c.model_dir = Resolve(base_dir, model_dir);
@@ -383,18 +416,28 @@ ModelConfig ParseModelConfig(const json& document, const std::string& base_dir) 
   c.model.dnn.logits_dim = c.head.logits_dimension();
   c.model.linear.logits_dim = c.head.logits_dimension();
 
-  // TensorFlow's canned defaults: Adagrad at 0.05 for a DNN, FTRL at 0.2 for
-  // a linear model.
-  const bool linear = c.model.type == "linear";
-  const json default_optimizer =
-      linear ? json{{"class_name", "Ftrl"}, {"config", {{"learning_rate", 0.2}}}}
-             : json{{"class_name", "Adagrad"}, {"config", {{"learning_rate", 0.05}}}};
+  // TensorFlow's canned defaults: Adagrad at 0.05 for a DNN, FTRL at
+  // min(0.2, 1 / sqrt(number of linear columns)) for a linear model.
+  auto ftrl = [](size_t columns) {
+    const double lr = std::min(0.2, 1.0 / std::sqrt(static_cast<double>(std::max<size_t>(columns, 1))));
+    return json{{"class_name", "Ftrl"}, {"config", {{"learning_rate", lr}}}};
+  };
+  const json adagrad = {{"class_name", "Adagrad"}, {"config", {{"learning_rate", 0.05}}}};
+  const json default_optimizer = c.model.type == "linear" ? ftrl(c.feature_columns.size()) : adagrad;
   const json* emb = o.Find("embedding_optimizer");
   const json* dense = o.Find("dense_optimizer");
   c.embedding_optimizer = SparseOptimizer::FromConfig(emb ? *emb : default_optimizer,
                                                       "$.embedding_optimizer");
   c.dense_optimizer =
       DenseOptimizer::FromConfig(dense ? *dense : default_optimizer, "$.dense_optimizer");
+  const json* linear_opt = o.Find("linear_optimizer");
+  if (c.model.type == "dnn_linear_combined") {
+    c.linear_optimizer = SparseOptimizer::FromConfig(
+        linear_opt ? *linear_opt : ftrl(c.model.linear_columns.size()), "$.linear_optimizer");
+  } else if (linear_opt != nullptr) {
+    Fail("$.linear_optimizer", "applies to \"model\": {\"type\": \"dnn_linear_combined\"} "
+                               "only; use embedding_optimizer / dense_optimizer.");
+  }
 
   c.train = ParseTrainSpec(o.Find("train") ? *o.Find("train") : json::object(), "$.train",
                            base_dir);
