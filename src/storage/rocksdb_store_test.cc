@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
@@ -22,7 +24,6 @@
 #include "embcol/rocksdb_store.h"
 #include "embedding/dynamic_store_model_testing.h"
 #include "storage/rocksdb_format.h"
-#include "testing/fresh_test_dir.h"
 
 namespace embcol {
 namespace {
@@ -30,9 +31,15 @@ namespace {
 namespace fs = std::filesystem;
 
 // A fresh scratch directory, removed with everything in it at the end.
+// <temp>/embcol_rocksdb_<pid>_<test name, '/' as '_'>.
 class ScratchDir {
  public:
-  ScratchDir() : path_(testing_util::FreshTestDir("embcol_rocksdb")) {
+  ScratchDir() {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '_');
+    path_ = fs::temp_directory_path() /
+            ("embcol_rocksdb_" + std::to_string(::getpid()) + "_" + name);
+    fs::remove_all(path_);
     fs::create_directories(path_);
   }
   ~ScratchDir() {
