@@ -16,6 +16,10 @@
 // entries are evicted at the end of the batch), so memory peaks at
 // cache_bytes plus one batch's entries.
 //
+// Errors: besides those of DynamicStore, reading a value of the wrong size
+// throws DataLoss and a failed RocksDB read or write throws Unavailable,
+// each naming the path, the table and (for values) the key.
+//
 // Thread-safe: one mutex guards the cache and the database writes, so calls
 // are serialized (reads of a cold cache hold it during their MultiGet).
 // ExportPart iterates a RocksDB snapshot without the mutex.
@@ -103,7 +107,8 @@ class RocksDbStore : public DynamicStore {
 //   NotFound         no database at `path` and create_if_missing is false;
 //   Unavailable      RocksDB cannot open the directory (locked by another
 //                    process, permissions, I/O error);
-//   DataLoss         the database's table record is unreadable.
+//   FailedPrecondition  the database has another format version;
+//   DataLoss         the database's table or size record is unreadable.
 // Every message names the path and the table.
 std::unique_ptr<RocksDbStore> NewRocksDbStore(const RocksDbStoreOptions& options);
 
