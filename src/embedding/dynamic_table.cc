@@ -18,6 +18,7 @@
 #include "embedding/dynamic_table.h"
 #include "embedding/dynamic_table_convert.h"
 #include "embedding/dynamic_table_impl.h"
+#include "embedding/store_rows.h"
 
 namespace embcol {
 namespace internal {
@@ -49,31 +50,9 @@ std::string KeyText(const KeyView& keys, int64_t i) {
   return out + (s.size() > 64 ? "...'" : "'");
 }
 
-DynamicTable::DynamicTable(const DynamicTableOptions& options) : spec_(options.spec) {
-  if (spec_.name.empty()) {
-    throw InvalidArgument("Dynamic table: the name is empty; set spec.name (it names the "
-                          "table in errors and checkpoints).");
-  }
-  if (spec_.dim < 1) {
-    throw InvalidArgument(Where() + ": dim must be >= 1, got " + std::to_string(spec_.dim) +
-                          ".");
-  }
-  if (KeyTypeName(spec_.key_type) == "unknown") {
-    throw InvalidArgument(Where() + ": unknown key dtype (enum value " +
-                          std::to_string(static_cast<int>(spec_.key_type)) +
-                          "); use int64, int32 or string.");
-  }
-  if (ValueDtypeName(spec_.value_dtype) == "unknown") {
-    throw InvalidArgument(Where() + ": unknown value dtype (enum value " +
-                          std::to_string(static_cast<int>(spec_.value_dtype)) +
-                          "); use float32, float16 or bfloat16.");
-  }
-  for (size_t s = 0; s < spec_.slot_initial_values.size(); ++s) {
-    if (!std::isfinite(spec_.slot_initial_values[s])) {
-      throw InvalidArgument(Where() + ": slot " + std::to_string(s) +
-                            " has a non-finite initial value; give a finite number.");
-    }
-  }
+DynamicTable::DynamicTable(const DynamicTableOptions& options)
+    : spec_((ValidateStoreSpec(options.spec, "Dynamic table"), options.spec)),
+      initial_rows_(spec_) {
   if (options.init_capacity < 0) {
     throw InvalidArgument(Where() + ": init_capacity must be >= 0 (0 = 8192), got " +
                           std::to_string(options.init_capacity) + ".");
@@ -84,8 +63,6 @@ DynamicTable::DynamicTable(const DynamicTableOptions& options) : spec_(options.s
                           std::to_string(kDefaultShards) + "), got " +
                           std::to_string(options.num_shards) + ".");
   }
-  const uint64_t seed = spec_.seed.value_or(DefaultTableSeed(spec_.name));
-  initializer_ = MakeInitializer(spec_.initializer, -1, spec_.dim, seed, spec_.name);
   layout_ = EntryLayout::Make(spec_.dim, spec_.value_dtype, spec_.num_slots());
   shard_bits_ = std::countr_zero(static_cast<unsigned>(shards));
   const int64_t capacity =
@@ -262,20 +239,6 @@ void DynamicTable::InitSlots(Shard& sh, uint32_t e) const {
   float* slots = Slots(sh, e);
   for (int64_t s = 0; s < layout_.num_slots; ++s) {
     std::fill_n(slots + s * layout_.dim, layout_.dim, spec_.slot_initial_values[s]);
-  }
-}
-
-void DynamicTable::InitialRow(int64_t init_row, float* out) const {
-  initializer_->InitRow(init_row, out);
-  switch (layout_.dtype) {
-    case ValueDtype::kFloat32:
-      return;
-    case ValueDtype::kBFloat16:
-      for (int64_t c = 0; c < layout_.dim; ++c) out[c] = DecodeBf16(EncodeBf16(out[c]));
-      return;
-    case ValueDtype::kFloat16:
-      for (int64_t c = 0; c < layout_.dim; ++c) out[c] = DecodeF16Ref(EncodeF16Ref(out[c]));
-      return;
   }
 }
 

@@ -21,6 +21,7 @@
 #include "embcol/dynamic_table.h"
 #include "embcol/initializer.h"
 #include "embedding/dynamic_table.h"
+#include "embedding/store_rows.h"
 
 namespace embcol::internal {
 
@@ -132,7 +133,7 @@ class DynamicTable final : public DynamicStore {
     return e;
   }
   // The initial row of a key, rounded to the storage dtype. Lock-free.
-  void InitialRow(int64_t init_row, float* out) const;
+  void InitialRow(int64_t init_row, float* out) const { initial_rows_.Row(init_row, out); }
   template <typename Keys>
   int64_t InitRowOf(const Keys& keys, int64_t i, uint64_t hash) const {
     if constexpr (Keys::kStrings) return static_cast<int64_t>(hash);
@@ -159,7 +160,7 @@ class DynamicTable final : public DynamicStore {
 
   DynamicStoreSpec spec_;
   EntryLayout layout_;
-  std::unique_ptr<Initializer> initializer_;
+  InitialRows initial_rows_;
   int64_t shard_init_capacity_;
   int shard_bits_;
   // Declared before shards_: the shards' chunks go back to it.

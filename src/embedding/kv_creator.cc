@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "embcol/errors.h"
+#include "embcol/rocksdb_store.h"
 
 namespace embcol::dynamic_embedding {
 namespace {
@@ -44,6 +45,7 @@ KvCreator InMemoryFromConfig(const nlohmann::json& config, const std::string& co
 std::vector<std::pair<std::string, KvCreatorFactory>> BuiltinKvCreators() {
   return {
       {kInMemoryKvCreator, &InMemoryFromConfig},
+      {kRocksDbKvCreator, &RocksDbKvCreatorFromConfig},
   };
 }
 

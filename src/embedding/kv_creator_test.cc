@@ -51,11 +51,11 @@ TEST(KvCreatorTest, InMemoryIsRegisteredAndNamesAreSorted) {
 
 TEST(KvCreatorTest, UnknownClassNameListsTheRegisteredOnesAndTheContext) {
   const std::string e = ErrorOf([] {
-    CanonicalKvCreatorConfig(json::parse(R"({"class_name": "RocksDBTableCreator", "config": {}})"),
+    CanonicalKvCreatorConfig(json::parse(R"({"class_name": "HkvTableCreator", "config": {}})"),
                              "dynamic embedding layer user_emb");
   });
   EXPECT_NE(e.find("dynamic embedding layer user_emb"), std::string::npos) << e;
-  EXPECT_NE(e.find("'RocksDBTableCreator'"), std::string::npos) << e;
+  EXPECT_NE(e.find("'HkvTableCreator'"), std::string::npos) << e;
   EXPECT_NE(e.find("registered: "), std::string::npos) << e;
   EXPECT_NE(e.find("CuckooHashTableCreator"), std::string::npos) << e;
   EXPECT_NE(e.find("RegisterKvCreator"), std::string::npos) << e;
