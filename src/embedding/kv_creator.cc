@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "embcol/errors.h"
+#include "storage/redis_kv_creator.h"
 
 namespace embcol::dynamic_embedding {
 namespace {
@@ -44,6 +45,7 @@ KvCreator InMemoryFromConfig(const nlohmann::json& config, const std::string& co
 std::vector<std::pair<std::string, KvCreatorFactory>> BuiltinKvCreators() {
   return {
       {kInMemoryKvCreator, &InMemoryFromConfig},
+      {kRedisKvCreator, &RedisKvCreatorFromConfig},
   };
 }
 
