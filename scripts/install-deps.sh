@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libfarmhash-dev libabsl-dev nlohmann-json3-dev libcli11-dev
   libeigen3-dev protobuf-compiler libprotobuf-dev zlib1g-dev libsnappy-dev
+  libhiredis-dev redis-server redis-tools
 )
 
 missing=()
