@@ -18,15 +18,10 @@
 #include "embcol/errors.h"
 #include "storage/redis_connection.h"
 #include "storage/redis_scripts.h"
+#include "storage/redis_store_impl.h"
 
 namespace embcol {
 namespace internal {
-namespace {
-
-void AppendFloats(std::string& out, const float* v, int64_t n) {
-  // Little-endian hosts only (x86-64, aarch64): the bytes are the floats.
-  out.append(reinterpret_cast<const char*>(v), static_cast<size_t>(n) * 4);
-}
 
 std::string KeyOf(const KeyView& keys, int64_t i) {
   switch (keys.type()) {
@@ -43,81 +38,7 @@ std::string KeyOf(const KeyView& keys, int64_t i) {
   return std::string(keys.string_at(i));
 }
 
-std::string KeyText(const KeyView& keys, int64_t i) {
-  switch (keys.type()) {
-    case KeyType::kInt64: return std::to_string(keys.int64_at(i));
-    case KeyType::kInt32: return std::to_string(keys.int32_at(i));
-    case KeyType::kString: break;
-  }
-  return "'" + std::string(keys.string_at(i).substr(0, 64)) + "'";
-}
-
-// A batch grouped by bucket: positions of bucket b in batch order.
-struct Buckets {
-  std::vector<std::string> fields;  // by batch position
-  std::vector<std::vector<int64_t>> positions;
-};
-
-class RedisStore final : public DynamicStore {
- public:
-  explicit RedisStore(const RedisStoreOptions& options);
-
-  const DynamicStoreSpec& spec() const override { return spec_; }
-  int64_t Size() const override;
-  int64_t MemoryBytes() const override { return static_cast<int64_t>(sizeof(*this)); }
-  void Lookup(const KeyView& keys, std::span<float> values,
-              std::span<bool> exists) const override;
-  void LookupOrInit(const KeyView& keys, std::span<float> values,
-                    std::span<bool> exists) override;
-  void Upsert(const KeyView& keys, std::span<const float> values) override;
-  void Accumulate(const KeyView& keys, std::span<const float> values,
-                  std::span<const bool> exists_at_lookup) override;
-  void UpdateRows(const KeyView& keys, MissingKeys missing, RowUpdateFn fn) override;
-  int64_t Remove(const KeyView& keys) override;
-  void Clear() override;
-  ExportedEntries Export() const override;
-  int ExportPartCount() const override { return num_shards_; }
-  ExportedEntries ExportPart(int part) const override;
-  void Import(const KeyView& keys, std::span<const float> values,
-              std::span<const float> slots, std::span<const EntryMeta> meta) override;
-  void ForEachMeta(MetaFn fn) const override;
-  int64_t EvictIf(EvictFn pred) override;
-
- private:
-  std::string Where() const { return "Redis store '" + spec_.name + "'"; }
-  std::string BucketKey(int b) const {
-    return prefix_ + "{" + spec_.name + ":" + std::to_string(b) + "}";
-  }
-  int BucketOf(std::string_view field) const {
-    return static_cast<int>(Fingerprint64(field) % static_cast<uint64_t>(num_shards_));
-  }
-  void CheckKeys(const KeyView& keys, const char* op) const;
-  void CheckSize(size_t got, int64_t want, const char* what, const char* op) const;
-  Buckets Group(const KeyView& keys) const;
-  void CheckShape() const;
-  // Entry bytes <-> parts. Decode throws DataLoss for a value of the wrong size.
-  int64_t EntryBytes() const { return 4 * spec_.dim * (1 + spec_.num_slots()) + 8; }
-  void Decode(const redisReply* value, const std::string& bucket, const std::string& what,
-              float* row, float* slots, EntryMeta* meta) const;
-  std::string Encode(const float* row, const float* slots, const EntryMeta& meta) const;
-  void InitialRow(const KeyView& keys, int64_t i, float* row) const;
-  // HMGET of every bucket with keys; replies[b] (null when b has no keys).
-  std::vector<RedisReply> ReadBuckets(const Buckets& g, const char* op) const;
-  std::vector<RedisReply> GetAll(int first, int count, const char* op) const;
-  // Appends the entries of one HGETALL reply to out.
-  void AppendEntries(const redisReply* all, int bucket, ExportedEntries& out) const;
-  KeyRef RefOf(const std::string& field, int bucket) const;
-
-  DynamicStoreSpec spec_;
-  std::string prefix_;
-  int num_shards_;
-  std::unique_ptr<Initializer> initializer_;
-  std::string new_tail_;  // initial slots + zero meta, the tail of a new entry
-  mutable std::mutex mu_;
-  mutable RedisConnection conn_;  // GUARDED_BY(mu_)
-  uint64_t batch_id_base_;
-  std::atomic<uint64_t> batch_counter_{0};
-};
+namespace {
 
 RedisConnectionConfig ConnectionConfig(const RedisStoreOptions& o) {
   RedisConnectionConfig c;
@@ -164,6 +85,8 @@ const RedisStoreOptions& Validated(const RedisStoreOptions& o) {
   }
   return o;
 }
+
+}  // namespace
 
 RedisStore::RedisStore(const RedisStoreOptions& options)
     : spec_(Validated(options).spec),
@@ -507,189 +430,6 @@ int64_t RedisStore::Remove(const KeyView& keys) {
 }
 
 
-// Whole-table operations: one HLEN / HGETALL / DEL per bucket, pipelined.
-
-int64_t RedisStore::Size() const {
-  std::vector<RedisCommand> commands;
-  for (int b = 0; b < num_shards_; ++b) commands.push_back({"HLEN", BucketKey(b)});
-  std::lock_guard lock(mu_);
-  int64_t n = 0;
-  for (const RedisReply& r : conn_.Run(commands, "Size")) n += r->integer;
-  return n;
-}
-
-void RedisStore::Clear() {
-  std::vector<RedisCommand> commands;
-  for (int b = 0; b < num_shards_; ++b) commands.push_back({"DEL", BucketKey(b)});
-  std::lock_guard lock(mu_);
-  conn_.Run(commands, "Clear");
-}
-
-std::vector<RedisReply> RedisStore::GetAll(int first, int count, const char* op) const {
-  std::vector<RedisCommand> commands;
-  for (int b = first; b < first + count; ++b) commands.push_back({"HGETALL", BucketKey(b)});
-  return conn_.Run(commands, op);
-}
-
-KeyRef RedisStore::RefOf(const std::string& field, int bucket) const {
-  KeyRef ref;
-  ref.type = spec_.key_type;
-  const size_t want = spec_.key_type == KeyType::kInt64 ? 8 : 4;
-  if (ref.type == KeyType::kString) {
-    ref.string = field;
-    return ref;
-  }
-  if (field.size() != want) {
-    throw DataLoss(Where() + ": Redis hash '" + BucketKey(bucket) + "' holds a field of " +
-                   std::to_string(field.size()) + " bytes, not a " +
-                   std::string(KeyTypeName(spec_.key_type)) +
-                   " key; the hash was written by another program.");
-  }
-  if (want == 8) {
-    std::memcpy(&ref.integer, field.data(), 8);
-  } else {
-    int32_t k;
-    std::memcpy(&k, field.data(), 4);
-    ref.integer = k;
-  }
-  return ref;
-}
-
-void RedisStore::AppendEntries(const redisReply* all, int bucket, ExportedEntries& out) const {
-  const int64_t dim = spec_.dim, ns = spec_.num_slots();
-  for (size_t k = 0; k + 1 < all->elements; k += 2) {
-    const std::string field(all->element[k]->str, all->element[k]->len);
-    const KeyRef ref = RefOf(field, bucket);
-    const size_t j = out.meta.size();
-    out.values.resize((j + 1) * dim);
-    out.slots.resize((j + 1) * dim * ns);
-    out.meta.emplace_back();
-    Decode(all->element[k + 1], BucketKey(bucket), field, out.values.data() + j * dim,
-           out.slots.data() + j * dim * ns, &out.meta.back());
-    switch (spec_.key_type) {
-      case KeyType::kInt64: out.int64_keys.push_back(ref.integer); break;
-      case KeyType::kInt32: out.int32_keys.push_back(static_cast<int32_t>(ref.integer)); break;
-      case KeyType::kString: out.string_keys.push_back(field); break;
-    }
-  }
-}
-
-ExportedEntries RedisStore::Export() const {
-  // MULTI/EXEC: every bucket read at one instant, so the export is one
-  // consistent snapshot.
-  std::vector<RedisCommand> commands{{"MULTI"}};
-  for (int b = 0; b < num_shards_; ++b) commands.push_back({"HGETALL", BucketKey(b)});
-  commands.push_back({"EXEC"});
-  std::vector<RedisReply> replies;
-  {
-    std::lock_guard lock(mu_);
-    replies = conn_.Run(commands, "Export");
-  }
-  ExportedEntries out;
-  out.key_type = spec_.key_type;
-  const redisReply* exec = replies.back().get();
-  for (int b = 0; b < num_shards_ && b < static_cast<int>(exec->elements); ++b) {
-    AppendEntries(exec->element[b], b, out);
-  }
-  return out;
-}
-
-ExportedEntries RedisStore::ExportPart(int part) const {
-  if (part < 0 || part >= num_shards_) {
-    throw InvalidArgument(Where() + ": ExportPart(" + std::to_string(part) +
-                          ") is out of range; the store has " + std::to_string(num_shards_) +
-                          " parts");
-  }
-  std::vector<RedisReply> replies;
-  {
-    std::lock_guard lock(mu_);
-    replies = GetAll(part, 1, "ExportPart");
-  }
-  ExportedEntries out;
-  out.key_type = spec_.key_type;
-  AppendEntries(replies[0].get(), part, out);
-  return out;
-}
-
-void RedisStore::Import(const KeyView& keys, std::span<const float> values,
-                        std::span<const float> slots, std::span<const EntryMeta> meta) {
-  CheckKeys(keys, "Import");
-  const int64_t n = keys.size(), dim = spec_.dim, ns = spec_.num_slots();
-  CheckSize(values.size(), n * dim, "values", "Import");
-  if (!slots.empty()) CheckSize(slots.size(), n * dim * ns, "slot values", "Import");
-  if (!meta.empty()) CheckSize(meta.size(), n, "meta records", "Import");
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t c = 0; c < dim; ++c) {
-      if (!std::isfinite(values[i * dim + c])) {
-        throw InvalidArgument(Where() + ": Import got a non-finite value in the row of key " +
-                              KeyText(keys, i) + "; fix the source rows.");
-      }
-    }
-    for (int64_t c = 0; !slots.empty() && c < dim * ns; ++c) {
-      if (!std::isfinite(slots[i * dim * ns + c])) {
-        throw InvalidArgument(Where() + ": Import got a non-finite slot value for key " +
-                              KeyText(keys, i) + "; fix the source slots.");
-      }
-    }
-  }
-  const Buckets g = Group(keys);
-  std::vector<float> init_slots(static_cast<size_t>(dim * ns));
-  for (size_t s = 0; s < init_slots.size(); ++s) init_slots[s] = spec_.slot_initial_values[s / dim];
-  // MULTI/EXEC: other clients see the old contents or the new, never a mix.
-  std::vector<RedisCommand> commands{{"MULTI"}};
-  for (int b = 0; b < num_shards_; ++b) {
-    commands.push_back({"DEL", BucketKey(b)});
-    if (g.positions[b].empty()) continue;
-    RedisCommand c{"HSET", BucketKey(b)};
-    for (const int64_t i : g.positions[b]) {  // a repeated key: the last HSET pair wins
-      c.push_back(g.fields[i]);
-      c.push_back(Encode(values.data() + i * dim,
-                         slots.empty() ? init_slots.data() : slots.data() + i * dim * ns,
-                         meta.empty() ? EntryMeta{} : meta[i]));
-    }
-    commands.push_back(std::move(c));
-  }
-  commands.push_back({"EXEC"});
-  std::lock_guard lock(mu_);
-  conn_.Run(commands, "Import");
-}
-
-void RedisStore::ForEachMeta(MetaFn fn) const {
-  for (int b = 0; b < num_shards_; ++b) {
-    std::vector<RedisReply> replies;
-    {
-      std::lock_guard lock(mu_);
-      replies = GetAll(b, 1, "ForEachMeta");
-    }
-    const redisReply* all = replies[0].get();
-    for (size_t k = 0; k + 1 < all->elements; k += 2) {
-      const std::string field(all->element[k]->str, all->element[k]->len);
-      EntryMeta m;
-      Decode(all->element[k + 1], BucketKey(b), field, nullptr, nullptr, &m);
-      fn(RefOf(field, b), m);
-    }
-  }
-}
-
-int64_t RedisStore::EvictIf(EvictFn pred) {
-  int64_t removed = 0;
-  for (int b = 0; b < num_shards_; ++b) {
-    std::lock_guard lock(mu_);
-    std::vector<RedisReply> replies = GetAll(b, 1, "EvictIf");
-    const redisReply* all = replies[0].get();
-    RedisCommand c{"HDEL", BucketKey(b)};
-    for (size_t k = 0; k + 1 < all->elements; k += 2) {
-      const std::string field(all->element[k]->str, all->element[k]->len);
-      EntryMeta m;
-      Decode(all->element[k + 1], BucketKey(b), field, nullptr, nullptr, &m);
-      if (pred(RefOf(field, b), m)) c.push_back(field);
-    }
-    if (c.size() > 2) removed += conn_.Run({c}, "EvictIf")[0]->integer;
-  }
-  return removed;
-}
-
-}  // namespace
 }  // namespace internal
 
 std::unique_ptr<DynamicStore> NewRedisStore(const RedisStoreOptions& options) {
