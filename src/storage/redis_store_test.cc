@@ -12,6 +12,7 @@
 #include <limits>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "embcol/dynamic_table.h"
 #include "embcol/errors.h"
@@ -219,6 +220,25 @@ TEST_F(RedisStoreTest, TwoProcessesAccumulateWithoutLosingUpdates) {
   NewRedisStore(Options("shared", 4, 0))->Lookup(keys, got);
   // 40 batches of +1 and 40 of +2 per element.
   EXPECT_EQ(got, std::vector<float>(32, 120.0f));
+}
+
+TEST_F(RedisStoreTest, ThreadsSharingOneStoreLoseNoUpdate) {
+  auto store = NewRedisStore(Options("threads", 3, 0));
+  const std::vector<int64_t> keys = {10, 20, 30, 40};
+  store->Upsert(keys, std::vector<float>(12, 1.0f));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      const std::vector<float> delta(12, 0.5f * static_cast<float>(t + 1));
+      const bool flags[4] = {true, true, true, true};
+      for (int b = 0; b < 25; ++b) store->Accumulate(keys, delta, flags);
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  std::vector<float> got(12);
+  store->Lookup(keys, got);
+  // 1 + 25 * 0.5 * (1 + 2 + 3 + 4) = 126.
+  EXPECT_EQ(got, std::vector<float>(12, 126.0f));
 }
 
 TEST_F(RedisStoreTest, ServerCrashIsUnavailableThenRecoversWithoutLosingWrites) {
