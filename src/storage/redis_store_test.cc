@@ -298,6 +298,31 @@ TEST_F(RedisStoreTest, BadArgumentsAndUnreachableServers) {
   }
 }
 
+TEST(RedisStoreAuthTest, PasswordAndDatabaseAreUsed) {
+  if (!testing::OnPath("redis-server")) GTEST_SKIP() << "redis-server is not on PATH";
+  RedisTestServer server({"--requirepass", "s3cret"});
+  ASSERT_TRUE(server.Start());
+  RedisStoreOptions o;
+  o.spec.name = "auth";
+  o.port = server.port();
+  o.retry_seconds = 20;
+  o.password = "wrong";
+  try {
+    NewRedisStore(o);
+    FAIL() << "a wrong password was accepted";
+  } catch (const FailedPrecondition& e) {
+    EXPECT_NE(std::string(e.what()).find("redis_password"), std::string::npos) << e.what();
+  }
+  o.password = "s3cret";
+  o.db = 2;
+  NewRedisStore(o)->Upsert(std::vector<int64_t>{1}, std::vector<float>{4});
+  EXPECT_EQ(NewRedisStore(o)->Size(), 1);
+  o.db = 0;
+  EXPECT_EQ(NewRedisStore(o)->Size(), 0);  // another database
+  o.db = 99;  // the server has 16 databases
+  EXPECT_THROW(NewRedisStore(o), FailedPrecondition);
+}
+
 TEST_F(RedisStoreTest, ImportReplacesAndEvictIfRemovesByMeta) {
   auto store = NewRedisStore(Options("imp", 1, 0));
   store->Upsert(std::vector<int64_t>{100}, std::vector<float>{9});
