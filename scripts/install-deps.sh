@@ -10,6 +10,7 @@ packages=(
   libfarmhash-dev libabsl-dev nlohmann-json3-dev libcli11-dev
   libeigen3-dev protobuf-compiler libprotobuf-dev zlib1g-dev libsnappy-dev
   librocksdb-dev
+  libhiredis-dev redis-server redis-tools
 )
 
 missing=()

@@ -215,14 +215,14 @@ TEST(DynamicLayerTest, KvCreatorForms) {
 
   // Unknown class: InvalidArgument naming the layer and the registered names.
   c["name"] = "kv_layer";
-  c["kv_creator"] = {{"class_name", "RedisTableCreator"}, {"config", nlohmann::json::object()}};
+  c["kv_creator"] = {{"class_name", "HkvHashTableCreator"}, {"config", nlohmann::json::object()}};
   try {
     Embedding::from_config(c);
     FAIL() << "expected InvalidArgument";
   } catch (const InvalidArgument& e) {
     const std::string what = e.what();
     EXPECT_NE(what.find("kv_layer"), std::string::npos) << what;
-    EXPECT_NE(what.find("RedisTableCreator"), std::string::npos) << what;
+    EXPECT_NE(what.find("HkvHashTableCreator"), std::string::npos) << what;
     EXPECT_NE(what.find("CuckooHashTableCreator"), std::string::npos) << what;
   }
   c["kv_creator"] = "disk";

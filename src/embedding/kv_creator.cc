@@ -13,6 +13,7 @@
 
 #include "embcol/errors.h"
 #include "embcol/rocksdb_store.h"
+#include "storage/redis_kv_creator.h"
 
 namespace embcol::dynamic_embedding {
 namespace {
@@ -46,6 +47,7 @@ std::vector<std::pair<std::string, KvCreatorFactory>> BuiltinKvCreators() {
   return {
       {kInMemoryKvCreator, &InMemoryFromConfig},
       {kRocksDbKvCreator, &RocksDbKvCreatorFromConfig},
+      {kRedisKvCreator, &RedisKvCreatorFromConfig},
   };
 }
 
