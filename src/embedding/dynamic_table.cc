@@ -83,15 +83,7 @@ std::vector<std::unique_ptr<Shard>> DynamicTable::MakeShards() const {
 }
 
 void DynamicTable::CheckKeys(const KeyView& keys, const char* op) const {
-  if (keys.type() != spec_.key_type) {
-    throw InvalidArgument(Where() + ": " + op + " got " +
-                          std::string(KeyTypeName(keys.type())) +
-                          " keys but the table's keys are " +
-                          std::string(KeyTypeName(spec_.key_type)) + "; pass " +
-                          std::string(KeyTypeName(spec_.key_type)) +
-                          " keys, or create the table with key_type " +
-                          std::string(KeyTypeName(keys.type())) + ".");
-  }
+  CheckKeyType(spec_, Where(), keys, op);
   if (keys.size() < 0 || static_cast<uint64_t>(keys.size()) >= kEmpty) {
     throw InvalidArgument(Where() + ": " + op + " got " + std::to_string(keys.size()) +
                           " keys; split batches above 2^32 - 2 keys.");
@@ -100,12 +92,7 @@ void DynamicTable::CheckKeys(const KeyView& keys, const char* op) const {
 
 void DynamicTable::CheckSize(size_t got, int64_t want, const char* what, const char* op,
                              int64_t n) const {
-  if (static_cast<int64_t>(got) == want) return;
-  throw InvalidArgument(Where() + ": " + op + " got " + std::to_string(got) + " " + what +
-                        " for " + std::to_string(n) + " keys; expected " +
-                        std::to_string(want) + " (the table's dim is " +
-                        std::to_string(spec_.dim) + ", num_slots " +
-                        std::to_string(spec_.num_slots()) + ").");
+  CheckSpanSize(spec_, Where(), got, want, what, op, n);
 }
 
 template <typename Keys, typename Fn>

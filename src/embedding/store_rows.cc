@@ -62,4 +62,22 @@ void InitialRows::Row(int64_t init_row, float* out) const {
   RoundToStorage(dtype_, out, dim_);
 }
 
+void CheckKeyType(const DynamicStoreSpec& spec, const std::string& where, const KeyView& keys,
+                  const char* op) {
+  if (keys.type() == spec.key_type) return;
+  const std::string want(KeyTypeName(spec.key_type)), got(KeyTypeName(keys.type()));
+  throw InvalidArgument(where + ": " + op + " got " + got + " keys but the table's keys are " +
+                        want + "; pass " + want + " keys, or create the table with key_type " +
+                        got + ".");
+}
+
+void CheckSpanSize(const DynamicStoreSpec& spec, const std::string& where, size_t got,
+                   int64_t want, const char* what, const char* op, int64_t n) {
+  if (static_cast<int64_t>(got) == want) return;
+  throw InvalidArgument(where + ": " + op + " got " + std::to_string(got) + " " + what + " for " +
+                        std::to_string(n) + " keys; expected " + std::to_string(want) +
+                        " (the table's dim is " + std::to_string(spec.dim) + ", num_slots " +
+                        std::to_string(spec.num_slots()) + ").");
+}
+
 }  // namespace embcol::internal

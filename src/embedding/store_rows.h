@@ -22,6 +22,15 @@ namespace embcol::internal {
 // name), e.g. kind = "Dynamic table".
 void ValidateStoreSpec(const DynamicStoreSpec& spec, const std::string& kind);
 
+// Argument checks of the DynamicStore operations, shared so every store
+// words them alike. `where` names the store ("Dynamic table 'x'"), `op` the
+// operation. InvalidArgument when the keys are not of the spec's key type /
+// when a span holds `got` elements where `want` are needed for n keys.
+void CheckKeyType(const DynamicStoreSpec& spec, const std::string& where, const KeyView& keys,
+                  const char* op);
+void CheckSpanSize(const DynamicStoreSpec& spec, const std::string& where, size_t got,
+                   int64_t want, const char* what, const char* op, int64_t n);
+
 // Rounds n floats in place to the values `dtype` can hold (nearest even),
 // i.e. what a row reads back after being stored. No-op for float32.
 void RoundToStorage(ValueDtype dtype, float* row, int64_t n);

@@ -16,6 +16,7 @@
 #include "core/hashing.h"
 #include "embcol/embedding_table.h"
 #include "embcol/errors.h"
+#include "embedding/store_rows.h"
 #include "storage/redis_connection.h"
 #include "storage/redis_scripts.h"
 #include "storage/redis_store_impl.h"
@@ -126,19 +127,12 @@ void RedisStore::CheckShape() const {
 }
 
 void RedisStore::CheckKeys(const KeyView& keys, const char* op) const {
-  if (keys.type() != spec_.key_type) {
-    throw InvalidArgument(Where() + ": " + op + " got " + std::string(KeyTypeName(keys.type())) +
-                          " keys but the table's keys are " +
-                          std::string(KeyTypeName(spec_.key_type)) + "; convert the keys.");
-  }
+  CheckKeyType(spec_, Where(), keys, op);
 }
 
-void RedisStore::CheckSize(size_t got, int64_t want, const char* what, const char* op) const {
-  if (static_cast<int64_t>(got) != want) {
-    throw InvalidArgument(Where() + ": " + op + " got " + std::to_string(got) + " " + what +
-                          " but needs " + std::to_string(want) + " (dim " +
-                          std::to_string(spec_.dim) + "); pass a span of the right size.");
-  }
+void RedisStore::CheckSize(size_t got, int64_t want, const char* what, const char* op,
+                           int64_t n) const {
+  CheckSpanSize(spec_, Where(), got, want, what, op, n);
 }
 
 Buckets RedisStore::Group(const KeyView& keys) const {
@@ -214,8 +208,8 @@ void RedisStore::Lookup(const KeyView& keys, std::span<float> values,
                         std::span<bool> exists) const {
   CheckKeys(keys, "Lookup");
   const int64_t n = keys.size(), dim = spec_.dim;
-  CheckSize(values.size(), n * dim, "output values", "Lookup");
-  if (!exists.empty()) CheckSize(exists.size(), n, "exists flags", "Lookup");
+  CheckSize(values.size(), n * dim, "output values", "Lookup", n);
+  if (!exists.empty()) CheckSize(exists.size(), n, "exists flags", "Lookup", n);
   const Buckets g = Group(keys);
   std::vector<RedisReply> replies;
   {
@@ -241,8 +235,8 @@ void RedisStore::LookupOrInit(const KeyView& keys, std::span<float> values,
                               std::span<bool> exists) {
   CheckKeys(keys, "LookupOrInit");
   const int64_t n = keys.size(), dim = spec_.dim;
-  CheckSize(values.size(), n * dim, "output values", "LookupOrInit");
-  if (!exists.empty()) CheckSize(exists.size(), n, "exists flags", "LookupOrInit");
+  CheckSize(values.size(), n * dim, "output values", "LookupOrInit", n);
+  if (!exists.empty()) CheckSize(exists.size(), n, "exists flags", "LookupOrInit", n);
   const Buckets g = Group(keys);
   std::lock_guard lock(mu_);
   std::vector<RedisReply> replies = ReadBuckets(g, "LookupOrInit");
@@ -303,7 +297,7 @@ void RedisStore::LookupOrInit(const KeyView& keys, std::span<float> values,
 void RedisStore::Upsert(const KeyView& keys, std::span<const float> values) {
   CheckKeys(keys, "Upsert");
   const int64_t n = keys.size(), dim = spec_.dim;
-  CheckSize(values.size(), n * dim, "values", "Upsert");
+  CheckSize(values.size(), n * dim, "values", "Upsert", n);
   const Buckets g = Group(keys);
   std::lock_guard lock(mu_);
   std::vector<RedisCommand> commands;
@@ -324,8 +318,8 @@ void RedisStore::Accumulate(const KeyView& keys, std::span<const float> values,
                             std::span<const bool> exists_at_lookup) {
   CheckKeys(keys, "Accumulate");
   const int64_t n = keys.size(), dim = spec_.dim;
-  CheckSize(values.size(), n * dim, "values", "Accumulate");
-  CheckSize(exists_at_lookup.size(), n, "exists_at_lookup flags", "Accumulate");
+  CheckSize(values.size(), n * dim, "values", "Accumulate", n);
+  CheckSize(exists_at_lookup.size(), n, "exists_at_lookup flags", "Accumulate", n);
   const Buckets g = Group(keys);
   const std::string batch = std::to_string(batch_id_base_) + "." +
                             std::to_string(batch_counter_.fetch_add(1));

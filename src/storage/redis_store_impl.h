@@ -75,7 +75,7 @@ class RedisStore final : public DynamicStore {
     return static_cast<int>(Fingerprint64(field) % static_cast<uint64_t>(num_shards_));
   }
   void CheckKeys(const KeyView& keys, const char* op) const;
-  void CheckSize(size_t got, int64_t want, const char* what, const char* op) const;
+  void CheckSize(size_t got, int64_t want, const char* what, const char* op, int64_t n) const;
   Buckets Group(const KeyView& keys) const;
   void CheckShape() const;
   // Entry bytes <-> parts. Decode throws DataLoss for a value of the wrong size.

@@ -133,9 +133,9 @@ void RedisStore::Import(const KeyView& keys, std::span<const float> values,
                         std::span<const float> slots, std::span<const EntryMeta> meta) {
   CheckKeys(keys, "Import");
   const int64_t n = keys.size(), dim = spec_.dim, ns = spec_.num_slots();
-  CheckSize(values.size(), n * dim, "values", "Import");
-  if (!slots.empty()) CheckSize(slots.size(), n * dim * ns, "slot values", "Import");
-  if (!meta.empty()) CheckSize(meta.size(), n, "meta records", "Import");
+  CheckSize(values.size(), n * dim, "values", "Import", n);
+  if (!slots.empty()) CheckSize(slots.size(), n * dim * ns, "slot values", "Import", n);
+  if (!meta.empty()) CheckSize(meta.size(), n, "meta records", "Import", n);
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t c = 0; c < dim; ++c) {
       if (!std::isfinite(values[i * dim + c])) {

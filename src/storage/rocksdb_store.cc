@@ -185,21 +185,12 @@ void RocksDbStoreImpl::ReadTableRecord(int requested_parts) {
 }
 
 void RocksDbStoreImpl::CheckKeys(const KeyView& keys, const char* op) const {
-  if (keys.type() == spec_.key_type) return;
-  throw InvalidArgument(Where() + ": " + op + " got " + std::string(KeyTypeName(keys.type())) +
-                        " keys but the table's keys are " +
-                        std::string(KeyTypeName(spec_.key_type)) + "; pass " +
-                        std::string(KeyTypeName(spec_.key_type)) + " keys.");
+  CheckKeyType(spec_, Where(), keys, op);
 }
 
 void RocksDbStoreImpl::CheckSize(size_t got, int64_t want, const char* what, const char* op,
                                  int64_t n) const {
-  if (static_cast<int64_t>(got) == want) return;
-  throw InvalidArgument(Where() + ": " + op + " got " + std::to_string(got) + " " + what +
-                        " for " + std::to_string(n) + " keys; expected " +
-                        std::to_string(want) + " (the table's dim is " +
-                        std::to_string(spec_.dim) + ", num_slots " +
-                        std::to_string(spec_.num_slots()) + ").");
+  CheckSpanSize(spec_, Where(), got, want, what, op, n);
 }
 
 std::vector<std::string> RocksDbStoreImpl::EncodeAll(const KeyView& keys) const {
