@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "embcol/dynamic_embedding.h"
@@ -90,11 +91,21 @@ class TableSet {
   std::vector<const dynamic_embedding::Variable*> dynamic_tables() const;
   uint64_t seed() const { return seed_; }
 
+  // Optimizer slot initial values that dynamic tables created from now on
+  // start with (one per slot; see Variable::set_slot_initial_values). A
+  // trainer that knows its optimizer before the layer is built sets them,
+  // so a persistent store (RocksDB, Redis) is opened once with its final
+  // layout instead of being rebuilt when training first attaches the slots.
+  void set_dynamic_slot_initial_values(std::vector<float> values) {
+    dynamic_slot_initial_values_ = std::move(values);
+  }
+
  private:
   // The seed of a table named `name` for initializers whose seed is null.
   uint64_t TableSeed(const std::string& name) const;
 
   uint64_t seed_;
+  std::vector<float> dynamic_slot_initial_values_;
   std::map<std::string, std::unique_ptr<EmbeddingTable>> tables_;
   std::map<std::string, std::unique_ptr<dynamic_embedding::Variable>> dynamic_tables_;
 };

@@ -51,8 +51,12 @@ std::string DenseOptimizerName(std::string prefix) {
 Estimator::Impl::Impl(ModelConfig c, EstimatorOptions o)
     : config(std::move(c)), options(o), log(o.log != nullptr ? *o.log : std::cerr) {
   try {
+    // Dynamic tables start with the embedding optimizer's slots, so a
+    // persistent store is opened once, in its final layout.
+    auto tables = std::make_shared<TableSet>(config.seed);
+    tables->set_dynamic_slot_initial_values(config.embedding_optimizer.SlotInitialValues());
     features = std::make_unique<DenseFeatures>(config.feature_columns,
-                                               FeaturesLayerOptions{.seed = config.seed});
+                                               FeaturesLayerOptions{.tables = tables});
   } catch (const InvalidArgument& e) {
     throw InvalidArgument(std::string("$.feature_columns: ") + e.what());
   }

@@ -123,7 +123,8 @@ std::unique_ptr<EmbeddingTable> LoadTable(const EmbeddingColumnBase& column) {
 // Turns the column's dynamic_table settings into Variable options; every
 // config error names the column and the field.
 dynamic_embedding::VariableOptions DynamicOptions(const EmbeddingColumnBase& column,
-                                                  uint64_t seed) {
+                                                  uint64_t seed,
+                                                  const std::vector<float>& slot_initial_values) {
   const EmbeddingColumnOptions& o = column.options();
   const DynamicTableOptions d = o.dynamic_table.value_or(DynamicTableOptions{});
   const std::string what = "column " + column.name() + ": dynamic_table";
@@ -138,6 +139,7 @@ dynamic_embedding::VariableOptions DynamicOptions(const EmbeddingColumnBase& col
   v.seed = seed;
   v.trainable = o.trainable;
   v.init_size = d.init_capacity;
+  if (o.trainable) v.slot_initial_values = slot_initial_values;
   if (!d.kv_creator.is_null()) {
     v.kv_creator = dynamic_embedding::KvCreatorFromConfig(d.kv_creator, what + ".kv_creator");
   }
@@ -224,7 +226,8 @@ dynamic_embedding::Variable& TableSet::GetOrCreateDynamic(const EmbeddingColumnB
   }
   CheckNoDynamicCheckpoint(column);
   auto variable =
-      std::make_unique<dynamic_embedding::Variable>(DynamicOptions(column, TableSeed(name)));
+      std::make_unique<dynamic_embedding::Variable>(DynamicOptions(column, TableSeed(name),
+                                                                   dynamic_slot_initial_values_));
   dynamic_embedding::Variable& ref = *variable;
   dynamic_tables_.emplace(name, std::move(variable));
   return ref;
