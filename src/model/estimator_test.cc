@@ -344,5 +344,34 @@ TEST_F(EstimatorTest, WideAndDeepTrainsEachPartWithItsOptimizerAndResumes) {
   }
 }
 
+// The dynamic table in RocksDB (kv_creator in the column's dynamic_table),
+// stopped and resumed: the same parameters as an in-memory table trained
+// without a stop.
+TEST_F(EstimatorTest, RocksDbBackedTableResumesToTheInMemoryResult) {
+  auto config = [&](const std::string& model_dir, bool rocks) {
+    json c = Config(model_dir);
+    c["train"]["max_steps"] = 80;
+    c["train"]["save_checkpoints_steps"] = 0;
+    c["model"]["dropout"] = 0.0;
+    if (rocks) {
+      c["feature_columns"][2]["config"]["dynamic_table"] = {
+          {"kv_creator",
+           {{"class_name", "RocksDBTableCreator"},
+            {"config", {{"path", (dir_ / "rocks").string()}, {"cache_bytes", 2048}}}}}};
+    }
+    return c;
+  };
+  Estimator memory(ParseModelConfig(config("mem", false), dir_.string()), Quiet());
+  memory.Train();
+  {
+    Estimator first(ParseModelConfig(config("rk", true), dir_.string()), Quiet());
+    first.Train(40);
+  }
+  Estimator second(ParseModelConfig(config("rk", true), dir_.string()), Quiet());
+  EXPECT_EQ(second.global_step(), 40);
+  EXPECT_EQ(second.Train().global_step, 80);
+  EXPECT_EQ(Take(memory), Take(second));
+}
+
 }  // namespace
 }  // namespace embcol
